@@ -45,6 +45,8 @@ struct FrameHeader {
   bool masked = false;
   std::uint64_t payload_length = 0;
   MaskingKey masking_key{};
+
+  friend bool operator==(const FrameHeader&, const FrameHeader&) = default;
 };
 
 /// 2 fixed bytes + 8 bytes of 64-bit length + 4 bytes of masking key.

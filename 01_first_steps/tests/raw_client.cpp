@@ -126,6 +126,7 @@ bool RawClient::closed_by_server(std::chrono::milliseconds timeout) {
     while (fill(deadline)) {
       buffer_.clear();
     }
+    close_abruptly();
     return true;
   } catch (const std::runtime_error&) {
     return false;  // still open at the deadline

@@ -43,7 +43,8 @@ class RawClient {
   /// Reads one frame from the server.
   ServerFrame read_frame(std::chrono::milliseconds timeout = 5s);
   /// True if the server closes the connection (EOF or reset) within `timeout` after the bytes
-  /// already buffered; data that arrives meanwhile is discarded.
+  /// already buffered; data that arrives meanwhile is discarded. Like any real client, we then
+  /// close our end too.
   bool closed_by_server(std::chrono::milliseconds timeout = 5s);
 
   /// Closes the socket at once, without any WebSocket close handshake.
