@@ -174,7 +174,7 @@ class Connection {
         std::all_of(greetings.begin(), greetings.end(),
                     [this](const std::string& greeting) { return send_text(greeting); });
     if (!sent) {
-      log("write failed while greeting: " + error_text(errno));
+      log("closed 1006 (abnormal closure: write failed while greeting: " + error_text(errno) + ")");
     }
     return sent;
   }
