@@ -1,0 +1,68 @@
+// Stage 03 server: a WebSocket echo server, the standard target of conformance suites. Every
+// message comes back with the same type and payload. Run with --help for the flags.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+#include "server.hpp"
+
+namespace {
+
+// The server the signal handler stops. Set before the handlers are installed.
+const ws::Server* running_server = nullptr;
+
+extern "C" void on_stop_signal(int /*signal*/) {
+  if (running_server != nullptr) {
+    running_server->stop();  // async-signal-safe: one write() to an eventfd
+  }
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') == std::string::npos ? host : "[" + host + "]";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ws::Options options;
+  options.web_root = WS_WEB_ROOT;  // the stage's web/ directory, fixed at build time
+  std::string error;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  switch (ws::parse_options(args, options, error)) {
+    case ws::ParseOutcome::kHelp:
+      std::cout << ws::usage();
+      return 0;
+    case ws::ParseOutcome::kError:
+      std::cerr << "server: " << error << " (see --help)\n";
+      return 2;
+    case ws::ParseOutcome::kRun:
+      break;
+  }
+
+  try {
+    ws::Server server(options);
+    running_server = &server;
+    install_stop_handlers();
+    std::printf("listening on http://%s:%u\n", url_host(options.host).c_str(),
+                static_cast<unsigned>(server.port()));
+    std::fflush(stdout);
+    server.run();
+    running_server = nullptr;
+  } catch (const std::exception& e) {
+    std::cerr << "server: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

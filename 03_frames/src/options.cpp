@@ -1,0 +1,130 @@
+// The server's command line.
+#include "options.hpp"
+
+#include <charconv>
+#include <string_view>
+
+namespace ws {
+
+namespace {
+
+bool parse_port(const std::string& text, std::uint16_t& port) {
+  unsigned value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty() || value > 65535) {
+    return false;
+  }
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  for (const char c : text + ",") {
+    if (c == ',') {
+      if (!item.empty()) {
+        items.push_back(item);
+      }
+      item.clear();
+    } else if (c != ' ') {
+      item += c;
+    }
+  }
+  return items;
+}
+
+// Sizes in bytes, with an optional binary suffix: "4096", "64K", "16M".
+bool parse_size(const std::string& text, std::uint64_t& size) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || text.empty() || ptr == text.data()) {
+    return false;
+  }
+  const std::string_view suffix(ptr, static_cast<std::size_t>(end - ptr));
+  unsigned shift = 0;
+  if (suffix == "K" || suffix == "KiB") {
+    shift = 10;
+  } else if (suffix == "M" || suffix == "MiB") {
+    shift = 20;
+  } else if (!suffix.empty()) {
+    return false;
+  }
+  // The 64-bit length field caps every payload below 2^63 (§5.2); anything bigger is a typo.
+  if (value == 0 || value > (std::uint64_t{1} << (62U - shift))) {
+    return false;
+  }
+  size = value << shift;
+  return true;
+}
+
+}  // namespace
+
+std::string usage() {
+  return "usage: server [--host HOST] [--port PORT] [--protocol NAME[,NAME...]]\n"
+         "              [--max-message SIZE] [--verbose]\n"
+         "\n"
+         "A WebSocket echo server: every message comes back with the same type and payload.\n"
+         "\n"
+         "  --host HOST        address to listen on (default 127.0.0.1; 'localhost' binds\n"
+         "                     IPv4 and IPv6)\n"
+         "  --port PORT        TCP port (default 1337; 0 picks a free port)\n"
+         "  --protocol LIST    subprotocols to accept, comma-separated (default: none)\n"
+         "  --max-message SIZE largest message accepted, in bytes or with K/M (default 16M);\n"
+         "                     bigger ones are refused with close code 1009\n"
+         "  --verbose          log every message, not only connections and closes\n"
+         "  --help             show this text\n";
+}
+
+ParseOutcome parse_options(const std::vector<std::string>& args, Options& options,
+                           std::string& error) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::string value;
+    bool has_value = false;
+    if (const auto equals = flag.find('=');
+        flag.rfind("--", 0) == 0 && equals != std::string::npos) {
+      value = flag.substr(equals + 1);
+      flag = flag.substr(0, equals);
+      has_value = true;
+    }
+    if (flag == "--help" || flag == "-h") {
+      return ParseOutcome::kHelp;
+    }
+    if (flag == "--verbose" && !has_value) {
+      options.verbose = true;
+      continue;
+    }
+    if (flag != "--host" && flag != "--port" && flag != "--protocol" && flag != "--max-message") {
+      error = "unknown option '" + args[i] + "'";
+      return ParseOutcome::kError;
+    }
+    if (!has_value) {
+      if (i + 1 == args.size()) {
+        error = "option " + flag + " needs a value";
+        return ParseOutcome::kError;
+      }
+      value = args[++i];
+    }
+    if (flag == "--host") {
+      options.host = value;
+    } else if (flag == "--port") {
+      if (!parse_port(value, options.port)) {
+        error = "invalid port '" + value + "' (expected 0-65535)";
+        return ParseOutcome::kError;
+      }
+    } else if (flag == "--max-message") {
+      if (!parse_size(value, options.max_message)) {
+        error = "invalid size '" + value + "' (expected bytes, or a number with K or M)";
+        return ParseOutcome::kError;
+      }
+    } else {
+      options.protocols = split_list(value);
+    }
+  }
+  return ParseOutcome::kRun;
+}
+
+}  // namespace ws

@@ -1,0 +1,256 @@
+// Integration tests of the CLI client (src/cli.cpp): the built `client` program runs against the
+// stage's echo server with its stdin, stdout and stderr on pipes, exactly as a learner runs it.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "server_process.hpp"
+
+namespace ws_test {
+namespace {
+
+// The client program as a child process. Every wait is bounded; a child still running when
+// the object is destroyed is killed.
+class CliProcess {
+ public:
+  explicit CliProcess(const std::vector<std::string>& args) {
+    std::vector<std::string> argv_storage{WS_CLIENT_PATH};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    argv.reserve(argv_storage.size() + 1);
+    for (auto& arg : argv_storage) {
+      argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+
+    std::array<int, 2> in{};
+    std::array<int, 2> out{};
+    std::array<int, 2> err{};
+    if (::pipe2(in.data(), O_CLOEXEC) != 0 || ::pipe2(out.data(), O_CLOEXEC) != 0 ||
+        ::pipe2(err.data(), O_CLOEXEC) != 0) {
+      throw std::runtime_error("pipe2 failed");
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+    // The test ignores SIGPIPE (a child that exits early must not kill it by closing its stdin);
+    // the child gets the default back.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+    const int rc = ::posix_spawn(&pid_, argv[0], &actions, &attributes, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    stdin_ = in[1];
+    stdout_ = out[0];
+    stderr_ = err[0];
+    if (rc != 0) {
+      throw std::runtime_error(std::string("cannot start ") + WS_CLIENT_PATH);
+    }
+  }
+  CliProcess(const CliProcess&) = delete;
+  CliProcess& operator=(const CliProcess&) = delete;
+  ~CliProcess() {
+    if (!exit_code_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    for (const int fd : {stdin_, stdout_, stderr_}) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+  }
+
+  void write_stdin(std::string_view text) const {
+    ASSERT_EQ(::write(stdin_, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  }
+
+  void close_stdin() {
+    ::close(stdin_);
+    stdin_ = -1;
+  }
+
+  // Waits until stdout contains `text`; false after `timeout`.
+  bool wait_for_output(std::string_view text, std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out_.find(text) == std::string::npos) {
+      if (!read_output(deadline)) {
+        return out_.find(text) != std::string::npos;
+      }
+    }
+    return true;
+  }
+
+  // Reads all output until the child exits (SIGKILL after `timeout`) and returns its exit code,
+  // or -1 if it had to be killed.
+  int wait_exit(std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (read_output(deadline)) {
+    }
+    while (!exit_code_) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      } else if (std::chrono::steady_clock::now() >= deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        exit_code_ = -1;
+      } else {
+        std::this_thread::sleep_for(5ms);
+      }
+    }
+    return *exit_code_;
+  }
+
+  [[nodiscard]] const std::string& out() const { return out_; }
+  [[nodiscard]] const std::string& err() const { return err_; }
+
+ private:
+  // Reads what stdout and stderr have; false once both have ended or the deadline passed.
+  bool read_output(std::chrono::steady_clock::time_point deadline) {
+    if (stdout_ < 0 && stderr_ < 0) {
+      return false;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    std::array<pollfd, 2> fds{{{stdout_, POLLIN, 0}, {stderr_, POLLIN, 0}}};
+    if (left.count() <= 0 || ::poll(fds.data(), fds.size(), static_cast<int>(left.count())) <= 0) {
+      return false;
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds.at(i).revents == 0) {
+        continue;
+      }
+      int& fd = i == 0 ? stdout_ : stderr_;
+      std::array<char, 4096> chunk{};
+      const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+      if (n <= 0) {
+        ::close(fd);
+        fd = -1;
+      } else {
+        (i == 0 ? out_ : err_).append(chunk.data(), static_cast<std::size_t>(n));
+      }
+    }
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  int stdout_ = -1;
+  int stderr_ = -1;
+  std::string out_;
+  std::string err_;
+  std::optional<int> exit_code_;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { std::signal(SIGPIPE, SIG_IGN); }
+};
+
+std::string url_for(std::uint16_t port) { return "ws://127.0.0.1:" + std::to_string(port) + "/"; }
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_F(Cli, EchoesEachLineAndClosesWith1000WhenStdinEnds) {
+  ServerProcess server;
+  CliProcess client({url_for(server.port())});
+  client.write_stdin("hello\nwörld\n");
+  client.close_stdin();
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< hello\n< wörld\n")) << client.out();
+  EXPECT_TRUE(contains(client.out(), "closed 1000 \"\"\n")) << client.out();
+  EXPECT_TRUE(server.wait_for_line(R"(closed 1000 "" (initiated by client))"));
+}
+
+TEST_F(Cli, SendsTheCloseCodeAndReasonGiven) {
+  ServerProcess server;
+  CliProcess client({url_for(server.port()), "--close", "4000", "see you"});
+  client.close_stdin();
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "closed 4000 \"\"\n")) << client.out();
+  EXPECT_TRUE(server.wait_for_line(R"(closed 4000 "see you" (initiated by client))"));
+}
+
+TEST_F(Cli, BinaryModeSendsBinaryAndPrintsItInHex) {
+  ServerProcess server;
+  CliProcess client({url_for(server.port()), "--binary"});
+  client.write_stdin("hi\n" + std::string(40, 'z') + "\n");
+  client.close_stdin();
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< binary 2 bytes: 68 69\n")) << client.out();
+  EXPECT_TRUE(contains(client.out(), "< binary 40 bytes: 7a 7a")) << client.out();
+  EXPECT_TRUE(contains(client.out(), " 7a ...\n")) << "only 32 bytes shown: " << client.out();
+}
+
+TEST_F(Cli, RawUnmaskedFrameIsAnsweredWith1002) {
+  ServerProcess server;
+  // An unmasked text frame "hi": §5.1 makes the server fail the connection.
+  CliProcess client({url_for(server.port()), "--raw", "81 02 68 69"});
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "server closed 1002")) << client.out();
+}
+
+TEST_F(Cli, ServerShutdownPrintsServerClosed1001) {
+  ServerProcess server;
+  CliProcess client({url_for(server.port())});
+  ASSERT_TRUE(client.wait_for_output("connected to")) << client.out() << client.err();
+  client.write_stdin("still here\n");
+  ASSERT_TRUE(client.wait_for_output("< still here\n"));
+  ::kill(server.pid(), SIGTERM);
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "server closed 1001 \"server shutting down\"\n"))
+      << client.out();
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST_F(Cli, BadUrlExitsWith2AndOneLineOnStderr) {
+  CliProcess client({"http://127.0.0.1:1337/"});
+  EXPECT_EQ(client.wait_exit(), 2);
+  EXPECT_EQ(client.out(), "");
+  EXPECT_TRUE(client.err().starts_with("client: unsupported scheme \"http\"")) << client.err();
+  EXPECT_EQ(std::count(client.err().begin(), client.err().end(), '\n'), 1) << client.err();
+}
+
+TEST_F(Cli, RefusedConnectionAndUnknownFlagExitWith2) {
+  ServerProcess server;
+  const std::uint16_t port = server.port();
+  server.stop();
+  CliProcess refused({url_for(port)});
+  EXPECT_EQ(refused.wait_exit(), 2);
+  EXPECT_TRUE(contains(refused.err(), "Connection refused")) << refused.err();
+
+  CliProcess unknown({url_for(port), "--frobnicate"});
+  EXPECT_EQ(unknown.wait_exit(), 2);
+  EXPECT_TRUE(contains(unknown.err(), "unknown flag --frobnicate")) << unknown.err();
+
+  CliProcess help({"--help"});
+  EXPECT_EQ(help.wait_exit(), 0);
+  EXPECT_TRUE(help.out().starts_with("usage: client URL")) << help.out();
+}
+
+}  // namespace
+}  // namespace ws_test

@@ -1,0 +1,483 @@
+// Session recording and OK / NON-STRICT / FAILED grading for the conformance suite, following the
+// close rules of RFC 6455 §5.5.1, §7.1 and §7.4.
+#include "conformance_harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace ws_test {
+namespace {
+
+const char* kind_name(Event::Kind kind) {
+  switch (kind) {
+    case Event::Kind::kText:
+      return "text";
+    case Event::Kind::kBinary:
+      return "binary";
+    case Event::Kind::kPong:
+      return "pong";
+  }
+  return "?";
+}
+
+std::string describe(const Event& event) {
+  return std::string(kind_name(event.kind)) + "(" + std::to_string(event.payload.size()) + " B " +
+         preview(event.payload) + ")";
+}
+
+std::string describe(const std::vector<Event>& events) {
+  if (events.empty()) return "nothing";
+  std::string out;
+  const std::size_t shown = std::min<std::size_t>(events.size(), 6);
+  for (std::size_t i = 0; i < shown; ++i) {
+    if (i > 0) out += ", ";
+    out += describe(events[i]);
+  }
+  if (shown < events.size()) out += ", ... (" + std::to_string(events.size()) + " in all)";
+  return out;
+}
+
+// Explains the first difference between two event lists without printing megabytes.
+std::string describe_mismatch(const std::vector<Event>& expected, const std::vector<Event>& got) {
+  const std::size_t common = std::min(expected.size(), got.size());
+  for (std::size_t i = 0; i < common; ++i) {
+    if (expected[i] == got[i]) continue;
+    const Event& want = expected[i];
+    const Event& have = got[i];
+    std::string out = "event #" + std::to_string(i + 1) + ": expected " + describe(want) +
+                      ", got " + describe(have);
+    if (want.kind == have.kind) {
+      const auto diff = std::mismatch(want.payload.begin(), want.payload.end(),
+                                      have.payload.begin(), have.payload.end());
+      out += "; first difference at byte " +
+             std::to_string(static_cast<std::size_t>(diff.first - want.payload.begin()));
+    }
+    return out;
+  }
+  if (got.size() < expected.size()) {
+    return "received " + std::to_string(got.size()) + " of " + std::to_string(expected.size()) +
+           " expected events; missing from #" + std::to_string(got.size() + 1) + ": " +
+           describe(expected[got.size()]);
+  }
+  return "unexpected extra event #" + std::to_string(expected.size() + 1) + ": " +
+         describe(got[expected.size()]);
+}
+
+std::string describe_close(const CloseSeen& close) {
+  if (!close.code) return "an empty close frame";
+  return "close " + std::to_string(*close.code) +
+         (close.reason.empty() ? "" : " \"" + preview(close.reason) + "\"");
+}
+
+bool is_prefix(const std::vector<Event>& prefix, const std::vector<Event>& whole) {
+  return prefix.size() <= whole.size() && std::equal(prefix.begin(), prefix.end(), whole.begin());
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<std::string> order;
+  std::map<std::string, Verdict> verdicts;
+};
+
+Registry& registry() {
+  static Registry instance;
+  return instance;
+}
+
+std::string current_test_name() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (info == nullptr) return "<outside a test>";
+  return std::string(info->test_suite_name()) + "." + info->name();
+}
+
+void record(const std::string& name, const Verdict& verdict) {
+  Registry& reg = registry();
+  std::lock_guard lock(reg.mutex);
+  auto [it, inserted] = reg.verdicts.try_emplace(name, verdict);
+  if (inserted) {
+    reg.order.push_back(name);
+  } else {
+    it->second = worst(it->second, verdict);
+  }
+}
+
+class SummaryListener : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    const std::string name = std::string(info.test_suite_name()) + "." + info.name();
+    Registry& reg = registry();
+    bool known = false;
+    {
+      std::lock_guard lock(reg.mutex);
+      known = reg.verdicts.count(name) != 0;
+    }
+    // A case that threw (connection refused, handshake failed) never reached a verdict.
+    if (!known && info.result()->Failed() && is_conformance_case(info)) {
+      record(name, Verdict{Behavior::kFailed, "no verdict: the test aborted (see its output)"});
+    }
+  }
+
+  void OnTestProgramEnd(const ::testing::UnitTest& /*unit_test*/) override {
+    Registry& reg = registry();
+    std::lock_guard lock(reg.mutex);
+    std::size_t counts[3] = {0, 0, 0};
+    for (const auto& name : reg.order) ++counts[static_cast<int>(reg.verdicts[name].behavior)];
+    std::printf("[conformance] %zu cases: %zu OK, %zu NON-STRICT, %zu FAILED\n", reg.order.size(),
+                counts[0], counts[1], counts[2]);
+    for (const auto& name : reg.order) {
+      const Verdict& verdict = reg.verdicts[name];
+      if (verdict.behavior == Behavior::kOk) continue;
+      std::printf("[conformance] %-10s %s: %s\n", to_string(verdict.behavior), name.c_str(),
+                  verdict.detail.c_str());
+    }
+    std::fflush(stdout);
+    if (const char* path = std::getenv("WS_CONFORMANCE_REPORT"); path != nullptr && *path) {
+      std::ofstream report(path);
+      for (const auto& name : reg.order) {
+        const Verdict& verdict = reg.verdicts[name];
+        report << name << '\t' << to_string(verdict.behavior) << '\t' << verdict.detail << '\n';
+      }
+    }
+  }
+
+ private:
+  static bool is_conformance_case(const ::testing::TestInfo& info) {
+    return std::string_view(info.test_suite_name()).find("Conformance") != std::string_view::npos;
+  }
+};
+
+}  // namespace
+
+Event text_event(std::string payload) { return Event{Event::Kind::kText, std::move(payload)}; }
+Event binary_event(std::string payload) { return Event{Event::Kind::kBinary, std::move(payload)}; }
+Event pong_event(std::string payload) { return Event{Event::Kind::kPong, std::move(payload)}; }
+
+Session::Session() : Session(echo_server_address()) {}
+
+Session::Session(const ServerAddress& address)
+    : client_(ConformanceClient::connect(address, deadline_in(kReplyDeadline))) {
+  const std::string problem = client_.open_handshake(deadline_in(kReplyDeadline));
+  if (!problem.empty()) throw std::runtime_error("opening handshake failed: " + problem);
+  started_ = Clock::now();
+}
+
+bool Session::send(const std::vector<FrameSpec>& frames, const SendPlan& plan) {
+  std::string bytes;
+  for (const FrameSpec& frame : frames) {
+    bytes += encode_frame(frame);
+    if ((frame.opcode & 0x0Fu) == opcode::kClose) observation_.we_sent_close = true;
+  }
+  return send_raw(bytes, plan);
+}
+
+bool Session::send(const FrameSpec& frame, const SendPlan& plan) {
+  return send(std::vector<FrameSpec>{frame}, plan);
+}
+
+bool Session::send_raw(std::string_view bytes, const SendPlan& plan) {
+  // Generous: the large cases write 16 MiB, possibly in small chunks.
+  return client_.send_bytes(bytes, plan, deadline_in(kLargeMessageDeadline));
+}
+
+// Every loop below also checks the clock: a server that streams frames without pause would
+// otherwise keep step() succeeding forever.
+void Session::await_events(std::size_t count, Deadline deadline) {
+  while (observation_.events.size() < count && !closed() && Clock::now() < deadline) {
+    if (!step(deadline)) break;
+  }
+}
+
+void Session::await_close(Deadline deadline) {
+  while (!closed() && Clock::now() < deadline) {
+    if (!step(deadline)) break;
+  }
+  if (observation_.close && !observation_.tcp_closed_by_server) {
+    // RFC 6455 §7.1.1: after the close handshake the server closes TCP first; we only wait.
+    const Deadline tcp_deadline = deadline_in(kTcpCloseDeadline);
+    while (!observation_.tcp_closed_by_server && Clock::now() < tcp_deadline) {
+      if (!step(tcp_deadline)) break;
+    }
+  }
+}
+
+void Session::close_with(const FrameSpec& frame, Deadline deadline) {
+  send(frame);
+  await_close(deadline);
+}
+
+bool Session::step(Deadline deadline) {
+  if (observation_.tcp_closed_by_server || !observation_.server_violation.empty()) return false;
+  ReadResult result = client_.read_frame(deadline);
+  const auto violation = [this](std::string what) {
+    if (observation_.server_violation.empty()) observation_.server_violation = std::move(what);
+    return false;
+  };
+  switch (result.status) {
+    case ReadStatus::kTimeout:
+      return false;
+    case ReadStatus::kEndOfStream:
+    case ReadStatus::kReset:
+      observation_.tcp_closed_by_server = true;
+      observation_.tcp_end = result.status;
+      if (!observation_.close) observation_.time_to_close = Clock::now() - started_;
+      return false;
+    case ReadStatus::kMalformed:
+      return violation("unreadable server frame: " + result.error);
+    case ReadStatus::kFrame:
+      break;
+  }
+  const ServerFrame& frame = result.frame;
+  if (observation_.close) {
+    // RFC 6455 §5.5.1: nothing may follow a close frame.
+    return violation("server sent opcode " + std::to_string(frame.opcode) +
+                     " after its close frame");
+  }
+  if (frame.masked) return violation("server frame is masked (RFC 6455 §5.1 forbids it)");
+  if (frame.rsv != 0) return violation("server frame has RSV bits set without an extension");
+  if (!frame.minimal_length) return violation("server frame length not minimally encoded (§5.2)");
+  const bool control = (frame.opcode & 0x8u) != 0;
+  if (control && (!frame.fin || frame.payload.size() > 125)) {
+    return violation("server control frame fragmented or longer than 125 bytes (§5.5)");
+  }
+  switch (frame.opcode) {
+    case opcode::kClose: {
+      CloseSeen close;
+      if (frame.payload.size() == 1) return violation("server close frame with a 1-byte body");
+      if (frame.payload.size() >= 2) {
+        close.code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(frame.payload[0]) << 8) |
+                                                static_cast<std::uint8_t>(frame.payload[1]));
+        close.reason = frame.payload.substr(2);
+        if (!is_valid_utf8(close.reason)) {
+          return violation("server close reason is not valid UTF-8 (§5.5.1)");
+        }
+      }
+      observation_.close = close;
+      observation_.time_to_close = Clock::now() - started_;
+      if (!observation_.we_sent_close) {
+        // RFC 6455 §5.5.1: answer a close with a close, echoing the code.
+        client_.send_bytes(
+            encode_frame(close.code ? close_frame(*close.code) : empty_close_frame()), SendPlan{},
+            deadline_in(kReplyDeadline));
+      }
+      return true;
+    }
+    case opcode::kPing:
+      // The course's later stages ping; answering keeps this suite usable against them.
+      client_.send_bytes(encode_frame(pong_frame(frame.payload)), SendPlan{},
+                         deadline_in(kReplyDeadline));
+      return true;
+    case opcode::kPong:
+      observation_.events.push_back(pong_event(frame.payload));
+      return true;
+    case opcode::kText:
+    case opcode::kBinary:
+      if (partial_) return violation("server started a new message inside a fragmented one");
+      partial_ = Event{frame.opcode == opcode::kText ? Event::Kind::kText : Event::Kind::kBinary,
+                       frame.payload};
+      break;
+    case opcode::kContinuation:
+      if (!partial_) return violation("server sent a continuation frame with no message open");
+      partial_->payload += frame.payload;
+      break;
+    default:
+      return violation("server sent reserved opcode " + std::to_string(frame.opcode));
+  }
+  if (frame.fin) {
+    observation_.events.push_back(std::move(*partial_));
+    partial_.reset();
+  }
+  return true;
+}
+
+const char* to_string(Behavior behavior) {
+  switch (behavior) {
+    case Behavior::kOk:
+      return "OK";
+    case Behavior::kNonStrict:
+      return "NON-STRICT";
+    case Behavior::kFailed:
+      return "FAILED";
+  }
+  return "?";
+}
+
+Verdict worst(Verdict a, const Verdict& b) {
+  if (b.behavior == Behavior::kOk) return a;
+  if (a.behavior == Behavior::kOk) return b;
+  Verdict out;
+  out.behavior = std::max(a.behavior, b.behavior);
+  out.detail = a.detail + "; " + b.detail;
+  return out;
+}
+
+Verdict judge_clean_echo(const Observation& seen, const std::vector<Event>& expected,
+                         CloseEcho close) {
+  if (!seen.server_violation.empty()) return {Behavior::kFailed, seen.server_violation};
+  if (seen.events != expected) {
+    std::string detail = describe_mismatch(expected, seen.events);
+    if (seen.close) detail += " (then " + describe_close(*seen.close) + ")";
+    return {Behavior::kFailed, detail};
+  }
+  if (!seen.close) {
+    if (seen.tcp_closed_by_server) {
+      return {Behavior::kFailed,
+              std::string("server ended TCP (") + to_string(seen.tcp_end) +
+                  ") without a close frame; RFC 6455 §5.5.1 requires answering a close"};
+    }
+    return {Behavior::kFailed, "no close frame within the deadline after our close"};
+  }
+  Verdict verdict;
+  const auto& code = seen.close->code;
+  if (close.sent_code) {
+    if (code != close.sent_code) {
+      if (code == close_code::kNormal) {
+        verdict = {Behavior::kNonStrict, "answered close " + std::to_string(*close.sent_code) +
+                                             " with 1000 instead of echoing it (RFC 6455 §5.5.1 "
+                                             "says an endpoint typically echoes the code)"};
+      } else {
+        return {Behavior::kFailed, "answered close " + std::to_string(*close.sent_code) + " with " +
+                                       describe_close(*seen.close)};
+      }
+    }
+  } else if (code && *code != close_code::kNormal) {
+    return {Behavior::kFailed, "answered an empty close with " + describe_close(*seen.close)};
+  }
+  if (!seen.tcp_closed_by_server) {
+    verdict = worst(verdict, {Behavior::kNonStrict,
+                              "server did not close TCP within 1 s of the close handshake "
+                              "(RFC 6455 §7.1.1: the server closes first)"});
+  }
+  return verdict;
+}
+
+Verdict judge_failure(const Observation& seen, const FailureExpectation& expect) {
+  if (!seen.server_violation.empty()) return {Behavior::kFailed, seen.server_violation};
+  Verdict verdict;
+  if (seen.events != expect.before) {
+    if (!is_prefix(seen.events, expect.before)) {
+      return {Behavior::kFailed, "expected " + std::to_string(expect.code) + " after " +
+                                     describe(expect.before) +
+                                     ", but: " + describe_mismatch(expect.before, seen.events)};
+    }
+    verdict = {Behavior::kNonStrict,
+               "failed without first echoing " +
+                   describe(std::vector<Event>(
+                       expect.before.begin() + static_cast<std::ptrdiff_t>(seen.events.size()),
+                       expect.before.end()))};
+  }
+  if (!seen.close) {
+    if (seen.tcp_closed_by_server) {
+      return worst(verdict,
+                   {Behavior::kNonStrict, std::string("dropped TCP (") + to_string(seen.tcp_end) +
+                                              ") without a close frame; expected close " +
+                                              std::to_string(expect.code)});
+    }
+    return {Behavior::kFailed, "server did not fail the connection (expected close " +
+                                   std::to_string(expect.code) + ") within the deadline"};
+  }
+  const auto& code = seen.close->code;
+  if (code != expect.code) {
+    const bool tolerated =
+        code && std::find(expect.non_strict_codes.begin(), expect.non_strict_codes.end(), *code) !=
+                    expect.non_strict_codes.end();
+    if (!tolerated) {
+      return {Behavior::kFailed, "expected close " + std::to_string(expect.code) + ", got " +
+                                     describe_close(*seen.close)};
+    }
+    verdict = worst(verdict, {Behavior::kNonStrict,
+                              "closed with " + std::to_string(*code) + " instead of " +
+                                  std::to_string(expect.code) + ": " + expect.non_strict_reason});
+  }
+  if (!seen.tcp_closed_by_server) {
+    verdict = worst(
+        verdict, {Behavior::kNonStrict, "sent its close frame but did not close TCP within 1 s"});
+  }
+  return verdict;
+}
+
+void expect_ok(const Verdict& verdict, const char* file, int line) {
+  const std::string name = current_test_name();
+  record(name, verdict);
+  Verdict merged;
+  {
+    Registry& reg = registry();
+    std::lock_guard lock(reg.mutex);
+    merged = reg.verdicts[name];
+  }
+  ::testing::Test::RecordProperty("behavior", to_string(merged.behavior));
+  if (verdict.behavior != Behavior::kOk) {
+    ADD_FAILURE_AT(file, line) << to_string(verdict.behavior) << ": " << verdict.detail;
+  }
+}
+
+void install_summary_listener() {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new SummaryListener);
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto b0 = static_cast<std::uint8_t>(bytes[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t need = 0;
+    std::uint8_t low = 0x80;
+    std::uint8_t high = 0xBF;
+    // Unicode Table 3-7: the second byte's range depends on the first, which excludes overlongs
+    // (E0, F0), surrogates (ED) and values above U+10FFFF (F4).
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      need = 1;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      need = 2;
+      if (b0 == 0xE0) low = 0xA0;
+      if (b0 == 0xED) high = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      need = 3;
+      if (b0 == 0xF0) low = 0x90;
+      if (b0 == 0xF4) high = 0x8F;
+    } else {
+      return false;
+    }
+    for (std::size_t k = 1; k <= need; ++k) {
+      if (i + k >= bytes.size()) return false;
+      const auto b = static_cast<std::uint8_t>(bytes[i + k]);
+      const std::uint8_t lo = k == 1 ? low : 0x80;
+      const std::uint8_t hi = k == 1 ? high : 0xBF;
+      if (b < lo || b > hi) return false;
+    }
+    i += need + 1;
+  }
+  return true;
+}
+
+std::string preview(std::string_view bytes) {
+  constexpr std::size_t kShown = 24;
+  std::string out;
+  bool printable = std::all_of(
+      bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(bytes.size(), kShown)),
+      [](char c) { return c >= 0x20 && c < 0x7F; });
+  const std::string_view shown = bytes.substr(0, kShown);
+  if (printable) {
+    out = "'" + std::string(shown) + "'";
+  } else {
+    static const char* kHex = "0123456789abcdef";
+    for (const char c : shown) {
+      const auto byte = static_cast<std::uint8_t>(c);
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xFu];
+    }
+  }
+  if (bytes.size() > kShown) out += "...";
+  return out;
+}
+
+}  // namespace ws_test
