@@ -1,0 +1,89 @@
+// Logging in before the upgrade (seed 004: "a regular HTTP request to authenticate returns a
+// one-time password to connect"). Browsers cannot add an Authorization header to a WebSocket
+// handshake, so the page first POSTs its credentials, gets a short-lived single-use token, and
+// puts it in the WebSocket URL. Passwords are stored as salted PBKDF2 hashes (OpenSSL).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ws {
+
+/// PBKDF2-HMAC-SHA256 iterations for new password hashes (OWASP's 2023 advice for this hash).
+inline constexpr std::uint32_t kPbkdf2Iterations = 600'000;
+
+/// A users-file line for `username` and `password`: `name:pbkdf2-sha256:ITERATIONS:SALT:HASH`,
+/// with a fresh 16-byte random salt, salt and hash in base64.
+std::string hash_password_entry(std::string_view username, std::string_view password,
+                                std::uint32_t iterations = kPbkdf2Iterations);
+
+/// User names: 1-32 characters from a-z, 0-9, '_' and '-'.
+bool is_valid_username(std::string_view username);
+
+/// Who may log in, and with which password.
+class UserStore {
+ public:
+  /// The two demo users of the course, alice/wonderland and bob/builder. Their passwords are
+  /// public (the README prints them), so hashing them would protect nothing: they are compared
+  /// directly, in constant time. The server logs a warning whenever they are active.
+  static UserStore demo();
+
+  /// Loads a users file (lines from hash_password_entry; '#' comments and blank lines allowed).
+  /// Throws std::runtime_error naming the file and line of the first malformed entry.
+  static UserStore load(const std::string& path);
+
+  /// True if `password` is `username`'s. Takes as long for an unknown user as for a known one,
+  /// so response times do not reveal which user names exist.
+  [[nodiscard]] bool check(std::string_view username, std::string_view password) const;
+
+  [[nodiscard]] bool is_demo() const { return demo_; }
+  [[nodiscard]] std::size_t size() const { return users_.size(); }
+
+ private:
+  struct Entry {
+    std::uint32_t iterations = 0;  // 0: a demo user with a plain password
+    std::string salt;
+    std::string hash;  // the plain password for a demo user
+  };
+  std::map<std::string, Entry, std::less<>> users_;
+  bool demo_ = false;
+};
+
+/// One-time passwords: issued by POST /login, good for one upgrade within their lifetime.
+/// Thread-safe (the seed's plain map was touched by several goroutines without a lock).
+class OtpStore {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// `lifetime`: how long a token stays valid. `capacity`: the most tokens outstanding at once,
+  /// so a login flood cannot grow the map without bound.
+  OtpStore(std::chrono::milliseconds lifetime, std::size_t capacity);
+
+  /// A new token for `username`: 32 bytes from OpenSSL's RAND_bytes, base64url (43 characters),
+  /// or nullopt when `capacity` unexpired tokens are outstanding.
+  std::optional<std::string> issue(const std::string& username, Clock::time_point now);
+
+  /// The user a token was issued to, if it is known, unexpired and unused; the token is used up
+  /// either way (single use).
+  std::optional<std::string> redeem(std::string_view token, Clock::time_point now);
+
+ private:
+  void drop_expired(Clock::time_point now);
+
+  struct Issued {
+    std::string username;
+    Clock::time_point expires;
+  };
+  const std::chrono::milliseconds lifetime_;
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::map<std::string, Issued, std::less<>> tokens_;
+};
+
+}  // namespace ws

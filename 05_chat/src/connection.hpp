@@ -1,0 +1,52 @@
+// One client connection, from the first byte of its HTTP request to the end: the login and the
+// page (plain HTTP), the opening handshake with its origin and one-time-password checks (RFC 6455
+// §4, §10.2), the chat itself (typed events over §5 text messages, delivered through the
+// connection's egress queue), and the closing handshake (§7), whichever side starts it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "auth.hpp"
+#include "manager.hpp"
+#include "options.hpp"
+#include "socket.hpp"
+
+namespace ws {
+
+/// How long a client may take to send its whole request head. A peer that connects and then
+/// trickles bytes (slowloris) or says nothing gets 408 instead of holding a thread forever.
+inline constexpr std::chrono::seconds kHandshakeTimeout{10};
+
+/// How long we wait for the peer's close frame after sending ours, before closing TCP anyway.
+inline constexpr std::chrono::seconds kCloseTimeout{5};
+
+/// The most frames a connection's egress queue holds before its client counts as too slow
+/// (gorilla's chat example uses a channel of 256 for the same purpose). With --max-message 4K
+/// that bounds one slow client's queued memory to about 1 MiB.
+inline constexpr std::size_t kEgressCapacity = 256;
+
+/// What all connections share: the rooms, who may log in, and the tokens issued.
+struct ChatServices {
+  ChatServices(UserStore known_users, std::chrono::milliseconds otp_lifetime)
+      : users(std::move(known_users)), otps(otp_lifetime, kMaxOutstandingOtps) {}
+
+  /// Logins whose token has not been used yet, at most; more get 503 until tokens expire.
+  static constexpr std::size_t kMaxOutstandingOtps = 10'000;
+
+  Manager manager;
+  UserStore users;
+  OtpStore otps;
+};
+
+/// Serves one accepted connection on the calling thread and returns when it is over: the peer
+/// left, broke the protocol, was refused, or `stop` was triggered (then it sends 1001 Going Away
+/// and waits for the reply). Every outcome is logged as a line starting with `#id `, and the end
+/// of a WebSocket as `closed <code> "<reason>" (<who initiated it>)`. Never throws for anything
+/// the peer does.
+void serve_connection(Fd socket, std::uint64_t id, const Options& options, const StopSignal& stop,
+                      ChatServices& services);
+
+}  // namespace ws

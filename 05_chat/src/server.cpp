@@ -1,0 +1,111 @@
+// The listener: accept loop and one thread per connection.
+#include "server.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <string>
+
+#include "connection.hpp"
+#include "log.hpp"
+
+namespace ws {
+
+Server::Server(Options options)
+    : options_(std::move(options)),
+      listeners_(listen_tcp(options_.host, options_.port)),
+      services_(
+          options_.users_file.empty() ? UserStore::demo() : UserStore::load(options_.users_file),
+          options_.otp_lifetime) {
+  if (options_.allowed_origins.empty()) {
+    // The page this server serves connects from its own origin: scheme, host and port exactly
+    // as the browser's address bar shows them.
+    const std::string port = ":" + std::to_string(this->port());
+    const std::string& host = options_.host;
+    const std::string url_host = host.find(':') == std::string::npos ? host : "[" + host + "]";
+    options_.allowed_origins.push_back("http://" + url_host + port);
+    if (host == "127.0.0.1" || host == "::1" || host == "localhost") {
+      for (const char* twin : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
+        if (twin != "http://" + url_host) {
+          options_.allowed_origins.push_back(twin + port);
+        }
+      }
+    }
+  }
+}
+
+Server::~Server() {
+  stop();
+  for (auto& worker : workers_) {
+    if (worker.thread.joinable()) {
+      worker.thread.join();
+    }
+  }
+}
+
+std::uint16_t Server::port() const { return local_port(listeners_.front().get()); }
+
+void Server::run() {
+  std::vector<pollfd> fds;
+  for (const auto& listener : listeners_) {
+    fds.push_back({listener.get(), POLLIN, 0});
+  }
+  fds.push_back({stop_.fd(), POLLIN, 0});
+
+  while (true) {
+    // Wake at least once a second to join finished connection threads.
+    const int ready = ::poll(fds.data(), fds.size(), 1000);
+    if (ready < 0 && errno != EINTR) {
+      log_line(std::string("poll failed: ") + error_text(errno));
+      break;
+    }
+    if ((fds.back().revents & POLLIN) != 0) {
+      break;
+    }
+    for (std::size_t i = 0; ready > 0 && i + 1 < fds.size(); ++i) {
+      if ((fds[i].revents & POLLIN) != 0) {
+        accept_from(fds[i].fd);
+      }
+    }
+    join_finished_workers();
+  }
+
+  // Connections see the same stop signal in their reads and end on their own.
+  for (auto& worker : workers_) {
+    worker.thread.join();
+  }
+  workers_.clear();
+}
+
+void Server::accept_from(int listener) {
+  Fd client(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!client.valid()) {
+    // EMFILE/ENFILE (out of descriptors) or a connection reset before we got to it: log it and
+    // keep serving; the pending connection stays queued until descriptors are free again.
+    if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) {
+      log_line(std::string("accept failed: ") + error_text(errno));
+      ::poll(nullptr, 0, 100);  // back off instead of spinning while out of descriptors
+    }
+    return;
+  }
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  const std::uint64_t id = next_id_++;
+  std::thread thread([this, socket = std::move(client), id, done]() mutable {
+    serve_connection(std::move(socket), id, options_, stop_, services_);
+    done->store(true);
+  });
+  workers_.push_back({std::move(thread), std::move(done)});
+}
+
+void Server::join_finished_workers() {
+  std::erase_if(workers_, [](Worker& worker) {
+    if (!worker.done->load()) {
+      return false;
+    }
+    worker.thread.join();
+    return true;
+  });
+}
+
+}  // namespace ws

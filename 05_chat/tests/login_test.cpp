@@ -1,0 +1,157 @@
+// Integration tests of the login before the upgrade: POST /login, one-time passwords, origin
+// checks, users files. Every refusal happens before the upgrade, with an HTTP status.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "chat_client.hpp"
+#include "raw_client.hpp"
+#include "server_process.hpp"
+
+namespace ws_test {
+namespace {
+
+// The status line of the answer to an upgrade request for `target` with `headers`.
+std::string upgrade_status(std::uint16_t port, const std::string& target,
+                           const std::string& headers) {
+  RawClient client(port);
+  const std::string response = client.handshake(headers, target);
+  return response.substr(0, response.find("\r\n"));
+}
+
+std::string own_origin(std::uint16_t port) {
+  return "Origin: http://127.0.0.1:" + std::to_string(port) + "\r\n";
+}
+
+TEST(Login, ReturnsAOneTimePassword) {
+  ServerProcess server;
+  const HttpResult result = login(server.port(), "alice", "wonderland");
+  EXPECT_EQ(result.status, 200);
+  EXPECT_NE(result.head.find("Content-Type: application/json"), std::string::npos);
+  const auto body = nlohmann::json::parse(result.body);
+  EXPECT_EQ(body.at("username"), "alice");
+  EXPECT_EQ(body.at("otp").get<std::string>().size(), 43U);
+  EXPECT_EQ(body.at("expires_in"), 10);
+  EXPECT_TRUE(server.wait_for_line("demo users active"));
+}
+
+TEST(Login, RefusesWrongCredentialsAndMalformedRequests) {
+  ServerProcess server;
+  EXPECT_EQ(login(server.port(), "alice", "builder").status, 401);
+  EXPECT_EQ(nlohmann::json::parse(login(server.port(), "mallory", "x").body).at("error"),
+            "invalid username or password");
+  EXPECT_EQ(http_post(server.port(), "/login", "{not json").status, 400);
+  EXPECT_EQ(http_post(server.port(), "/login", R"({"username": "alice"})").status, 400);
+  RawClient get(server.port());
+  get.send("GET /login HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(get.read_http_response().rfind("HTTP/1.1 405", 0), 0U);
+}
+
+TEST(Login, AnOtpOpensOneWebSocketOnly) {
+  ServerProcess server;
+  const std::string otp = login_otp(server.port(), "alice", "wonderland");
+  EXPECT_EQ(upgrade_status(server.port(), "/ws?otp=" + otp, own_origin(server.port())),
+            "HTTP/1.1 101 Switching Protocols");
+  EXPECT_EQ(upgrade_status(server.port(), "/ws?otp=" + otp, own_origin(server.port())),
+            "HTTP/1.1 401 Unauthorized")
+      << "single use";
+  EXPECT_EQ(upgrade_status(server.port(), "/ws", own_origin(server.port())),
+            "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(upgrade_status(server.port(), "/ws?otp=forged", own_origin(server.port())),
+            "HTTP/1.1 401 Unauthorized");
+  EXPECT_TRUE(server.wait_for_line("rejected 401: invalid, expired or already used"));
+}
+
+TEST(Login, AnOtpExpires) {
+  ServerProcess server({"--otp-lifetime", "200ms"});
+  const std::string otp = login_otp(server.port(), "bob", "builder");
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(upgrade_status(server.port(), "/ws?otp=" + otp, own_origin(server.port())),
+            "HTTP/1.1 401 Unauthorized");
+}
+
+TEST(Login, AForeignOriginGets403AndKeepsItsOtp) {
+  ServerProcess server;
+  const std::string otp = login_otp(server.port(), "alice", "wonderland");
+  EXPECT_EQ(upgrade_status(server.port(), "/ws?otp=" + otp, "Origin: https://evil.example\r\n"),
+            "HTTP/1.1 403 Forbidden");
+  EXPECT_TRUE(server.wait_for_line("rejected 403: origin https://evil.example is not allowed"));
+  // Non-browser clients send no Origin at all; cross-site hijacking needs a browser, which
+  // always sends one.
+  EXPECT_EQ(upgrade_status(server.port(), "/ws?otp=" + otp, ""),
+            "HTTP/1.1 101 Switching Protocols");
+}
+
+TEST(Login, AllowOriginReplacesTheDefault) {
+  ServerProcess server({"--allow-origin", "https://chat.example"});
+  EXPECT_EQ(
+      upgrade_status(server.port(), "/ws?otp=" + login_otp(server.port(), "alice", "wonderland"),
+                     "Origin: https://chat.example\r\n"),
+      "HTTP/1.1 101 Switching Protocols");
+  EXPECT_EQ(
+      upgrade_status(server.port(), "/ws?otp=" + login_otp(server.port(), "alice", "wonderland"),
+                     own_origin(server.port())),
+      "HTTP/1.1 403 Forbidden");
+}
+
+TEST(Login, TheWebSocketLivesAtSlashWs) {
+  ServerProcess server;
+  EXPECT_EQ(
+      upgrade_status(server.port(), "/chat?otp=" + login_otp(server.port(), "alice", "wonderland"),
+                     own_origin(server.port())),
+      "HTTP/1.1 404 Not Found");
+}
+
+TEST(Login, UsersFromAFileCreatedWithAddUser) {
+  const std::string users = "/tmp/ws05_login_users_" + std::to_string(::getpid());
+  std::remove(users.c_str());
+  // Run `server --users FILE --add-user carol` with the password on stdin, as a user would.
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], STDIN_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
+  std::vector<std::string> args = {WS_SERVER_PATH, "--users", users, "--add-user", "carol"};
+  std::vector<char*> argv;
+  for (auto& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[0]);
+  const std::string input = "carols secret\ncarols secret\n";
+  ASSERT_EQ(::write(pipe_fds[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  ::close(pipe_fds[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  ServerProcess server({"--users", users});
+  EXPECT_EQ(login(server.port(), "carol", "carols secret").status, 200);
+  EXPECT_EQ(login(server.port(), "carol", "wrong").status, 401);
+  EXPECT_EQ(login(server.port(), "alice", "wonderland").status, 401) << "no demo users";
+  for (const auto& line : server.lines()) {
+    EXPECT_EQ(line.find("demo users"), std::string::npos);
+  }
+  std::remove(users.c_str());
+}
+
+TEST(Login, AMalformedUsersFileIsAStartupError) {
+  const std::string users = "/tmp/ws05_bad_users_" + std::to_string(::getpid());
+  std::ofstream(users) << "carol:plaintext\n";
+  const auto [code, output] = ServerProcess::run_to_exit({"--users", users});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find(users + ":1:"), std::string::npos) << output;
+  std::remove(users.c_str());
+}
+
+}  // namespace
+}  // namespace ws_test
