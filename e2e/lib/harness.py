@@ -147,6 +147,9 @@ class ServerProcess:
                 self._process.wait(timeout=5)
         for reader in self._readers:
             reader.join(timeout=2)
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()
         _running.discard(self._process)
         return self._process.returncode
 
