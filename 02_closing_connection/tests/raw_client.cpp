@@ -32,6 +32,8 @@ void RawClient::close_abruptly() {
   }
 }
 
+void RawClient::shutdown_both() const { ::shutdown(fd_, SHUT_RDWR); }
+
 void RawClient::send(std::string_view bytes) const {
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);

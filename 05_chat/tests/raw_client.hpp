@@ -52,6 +52,9 @@ class RawClient {
 
   /// Closes the socket at once, without any WebSocket close handshake.
   void close_abruptly();
+  /// Shuts both directions down without closing the descriptor: a send or read blocked in another
+  /// thread returns with an error. Safe to call while another thread uses the client.
+  void shutdown_both() const;
 
  private:
   // Reads more bytes into buffer_; false on EOF/error; throws on timeout.
