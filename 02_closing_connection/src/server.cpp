@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <string>
+#include <system_error>
 
 #include "connection.hpp"
 #include "log.hpp"
@@ -71,10 +72,18 @@ void Server::accept_from(int listener) {
   }
   auto done = std::make_shared<std::atomic<bool>>(false);
   const std::uint64_t id = next_id_++;
-  std::thread thread([this, socket = std::move(client), id, done]() mutable {
-    serve_connection(std::move(socket), id, options_, stop_);
-    done->store(true);
-  });
+  std::thread thread;
+  try {
+    thread = std::thread([this, socket = std::move(client), id, done]() mutable {
+      serve_connection(std::move(socket), id, options_, stop_);
+      done->store(true);
+    });
+  } catch (const std::system_error& e) {
+    // No thread for this connection (a task limit, or no address space for its stack): refuse
+    // this one connection, whose socket went with the lambda and is closed, and keep serving.
+    log_line("#" + std::to_string(id) + " refused: cannot start a thread: " + e.what());
+    return;
+  }
   workers_.push_back({std::move(thread), std::move(done)});
 }
 

@@ -147,7 +147,8 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
     } else if (flag == "--ping-period" || flag == "--pong-wait") {
       if (!parse_duration(value,
                           flag == "--ping-period" ? options.ping_period : options.pong_wait)) {
-        error = "invalid duration '" + value + "' for " + flag + " (expected e.g. 200ms, 30s, 2m)";
+        error = "invalid duration '" + value + "' for " + flag;
+        error += " (expected e.g. 200ms, 30s, 2m)";
         return ParseOutcome::kError;
       }
     } else if (flag == "--max-message") {

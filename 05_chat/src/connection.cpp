@@ -1,8 +1,7 @@
-// One client connection: opening handshake (RFC 6455 §4.2), echoing messages (§5), and the
-// closing handshake in both directions (§5.5.1, §7).
+// One client connection: the login and the page (HTTP), the opening handshake with its origin
+// and one-time-password checks (RFC 6455 §4.2, §10.2), the chat loop (§5), and the closing
+// handshake in both directions (§5.5.1, §7).
 #include "connection.hpp"
-
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -31,9 +30,9 @@ namespace {
 
 class Connection {
  public:
-  Connection(Fd socket, std::uint64_t id, const Options& options, const StopSignal& stop,
+  Connection(Transport transport, std::uint64_t id, const Options& options, const StopSignal& stop,
              ChatServices& services)
-      : socket_(std::move(socket)),
+      : transport_(std::move(transport)),
         id_(id),
         options_(options),
         stop_(stop),
@@ -44,7 +43,14 @@ class Connection {
         egress_(kEgressCapacity) {}
 
   void run() {
-    log("connected from " + peer_address(socket_.get()));
+    log("connected from " + peer_address(transport_.fd()));
+    // One budget for TLS and the request head: a peer stalling in either is gone after 10 s.
+    handshake_deadline_ = Clock::now() + kHandshakeTimeout;
+    if (std::string error;
+        transport_.handshake(handshake_deadline_, stop_.fd(), error) != IoStatus::kOk) {
+      log("TLS handshake failed: " + error);
+      return;
+    }
     const auto request = read_request();
     if (!request) {
       return;
@@ -57,7 +63,7 @@ class Connection {
     // uses up a one-time password.
     const UpgradeDecision decision = evaluate_upgrade(*request, options_.protocols);
     if (decision.status != 101) {
-      write_all(socket_.get(), decision.response);
+      transport_.write_all(decision.response);
       log("rejected " + std::to_string(decision.status) + ": " + decision.reason);
       return;
     }
@@ -65,7 +71,7 @@ class Connection {
     if (!username) {
       return;
     }
-    if (write_all(socket_.get(), decision.response) != IoStatus::kOk) {
+    if (transport_.write_all(decision.response) != IoStatus::kOk) {
       log("write failed during handshake: " + error_text(errno));
       return;
     }
@@ -86,9 +92,8 @@ class Connection {
     std::array<char, std::size_t{16} * 1024> chunk{};
     std::size_t received = 0;
     // Once closing, neither the stop signal nor queued broadcasts may interrupt the wait.
-    const IoStatus status =
-        read_some(socket_.get(), chunk, received, deadline, closing_ ? -1 : stop_.fd(),
-                  closing_ ? -1 : egress_.wake_fd());
+    const IoStatus status = transport_.read_some(
+        chunk, received, deadline, closing_ ? -1 : stop_.fd(), closing_ ? -1 : egress_.wake_fd());
     if (status == IoStatus::kOk) {
       inbox_.append(chunk.data(), received);
       heartbeat_.on_activity();  // any bytes, even half a frame, prove the peer is alive
@@ -118,14 +123,14 @@ class Connection {
   }
 
   void refuse(int status, const std::string& reason) {
-    write_all(socket_.get(), http_response(status, "text/plain; charset=utf-8", reason + "\n"));
+    transport_.write_all(http_response(status, "text/plain; charset=utf-8", reason + "\n"));
     log("rejected " + std::to_string(status) + ": " + reason);
   }
 
   // Reads the request head: bytes may arrive one at a time or together with the first frame,
   // so we buffer until the blank line and leave whatever follows in inbox_.
   std::optional<HttpRequest> read_request() {
-    const Deadline deadline = Clock::now() + kHandshakeTimeout;
+    const Deadline deadline = handshake_deadline_;
     while (true) {
       if (const auto head_size = find_head_end(inbox_)) {
         if (*head_size > kMaxRequestHeadSize) {
@@ -189,8 +194,8 @@ class Connection {
 
   void respond(int status, std::string_view content_type, std::string_view body,
                const std::vector<std::string>& headers, const HttpRequest& request) {
-    write_all(socket_.get(), http_response(status, content_type, body, headers),
-              Clock::now() + kHandshakeTimeout);
+    transport_.write_all(http_response(status, content_type, body, headers),
+                         Clock::now() + kHandshakeTimeout);
     log("HTTP " + request.method + " " + request.target.substr(0, request.target.find('?')) +
         " -> " + std::to_string(status));
   }
@@ -213,7 +218,7 @@ class Connection {
     const std::string username = field("username");
     const std::string password = field("password");
     if (username.empty() || password.empty()) {
-      respond_json(400, {{"error", "expected JSON {\"username\": ..., \"password\": ...}"}},
+      respond_json(400, {{"error", R"(expected JSON {"username": ..., "password": ...})"}},
                    request);
       return;
     }
@@ -311,12 +316,12 @@ class Connection {
   }
 
   // Sends one unfragmented frame. Header and payload go out in one system call without being
-  // copied together, which matters for large echoes. A peer that does not take the frame within
+  // copied together, which matters for large messages. A peer that does not take the frame within
   // pong_wait (it stopped reading) counts as gone: the write fails with kTimeout.
   //
-  // This thread is the only one that ever writes to the socket: echoes, pongs, pings from the
-  // heartbeat and close frames all go out from the connection's loop, one after the other, so
-  // two frames can never interleave on the wire.
+  // This thread is the only one that ever writes to the socket: replies, queued broadcasts, pongs,
+  // pings from the heartbeat and close frames all go out from the connection's loop, one after
+  // the other, so two frames can never interleave on the wire.
   IoStatus send_frame(Opcode opcode, std::string_view payload) {
     FrameHeader header;
     header.opcode = static_cast<std::uint8_t>(opcode);
@@ -324,8 +329,8 @@ class Connection {
     // §5.1: a server MUST NOT mask the frames it sends.
     std::array<char, kMaxFrameHeaderSize> head{};
     const std::size_t head_size = encode_frame_header(header, head);
-    return write_all(socket_.get(), std::string_view(head.data(), head_size), payload,
-                     Clock::now() + options_.pong_wait);
+    return transport_.write_all(std::string_view(head.data(), head_size), payload,
+                                Clock::now() + options_.pong_wait);
   }
 
   bool send_close(const CloseStatus& status) {
@@ -372,7 +377,7 @@ class Connection {
     }
     // We will send nothing after our close frame, so a FIN may follow it right away: the peer
     // learns that TCP is ending as soon as it has read our close, and can still reply.
-    ::shutdown(socket_.get(), SHUT_WR);
+    transport_.shutdown_write();
     const Deadline deadline = Clock::now() + reply_wait;
     while (true) {
       MessageReader::Result result;
@@ -420,7 +425,8 @@ class Connection {
   // The chat loop. Besides the socket and the stop signal, the thread now also sleeps on its
   // egress queue's eventfd: other connections hand it the frames of their broadcasts, and this
   // thread, the socket's only writer, sends them. Text messages are events, routed by type to a
-  // handler; pings, pongs, heartbeat and closes work as in the echo server.
+  // handler; pings are answered, pongs and silence feed the heartbeat, and closes are handled as
+  // in any WebSocket connection.
   void chat(const std::string& username) {
     Member member{username, &egress_, {}};
     member_ = &member;
@@ -514,7 +520,7 @@ class Connection {
     for (const SharedFrame& frame : frames) {
       parts.emplace_back(*frame);
     }
-    if (const IoStatus status = write_all(socket_.get(), parts, Clock::now() + options_.pong_wait);
+    if (const IoStatus status = transport_.write_all(parts, Clock::now() + options_.pong_wait);
         status != IoStatus::kOk) {
       log_write_failure(status);
       return false;
@@ -533,13 +539,13 @@ class Connection {
       return send_text(error_event(error));
     }
     using Handler = IoStatus (Connection::*)(const nlohmann::json& payload);
-    static const std::map<std::string, Handler, std::less<>> kHandlers = {
+    static const std::map<std::string, Handler, std::less<>> handlers = {
         {"send_message", &Connection::on_send_message},
         {"change_room", &Connection::on_change_room},
         {"list_rooms", &Connection::on_list_rooms},
     };
-    const auto handler = kHandlers.find(event->type);
-    if (handler == kHandlers.end()) {
+    const auto handler = handlers.find(event->type);
+    if (handler == handlers.end()) {
       return send_text(error_event("unknown event type '" + printable(event->type) + "'"));
     }
     return (this->*handler->second)(event->payload);
@@ -557,9 +563,10 @@ class Connection {
       return send_text(error_event(error));
     }
     if (!rate_.take(Clock::now())) {
-      return send_text(error_event("rate limit: at most " +
-                                   std::to_string(static_cast<int>(options_.rate_limit)) +
-                                   " messages per second"));
+      return send_text(error_event(
+          "rate limit: at most " + std::to_string(static_cast<int>(options_.rate_limit)) +
+          " messages per second (bursts of " +
+          std::to_string(static_cast<int>(2 * options_.rate_limit)) + ")"));
     }
     // The sender's own copy comes back through its egress queue like everyone else's, so it
     // sees its message in the same order as the other members do.
@@ -604,7 +611,7 @@ class Connection {
     return std::to_string(us / 1000) + "." + std::to_string(us % 1000 / 100) + " ms";
   }
 
-  Fd socket_;
+  Transport transport_;
   std::uint64_t id_;
   const Options& options_;
   const StopSignal& stop_;
@@ -617,13 +624,14 @@ class Connection {
   std::string inbox_;         // bytes received; those before inbox_pos_ are consumed
   std::size_t inbox_pos_ = 0;
   bool closing_ = false;  // our close frame is out: only its reply (or the deadline) matters
+  Deadline handshake_deadline_{};  // when the TLS handshake and the request head must be done
 };
 
 }  // namespace
 
-void serve_connection(Fd socket, std::uint64_t id, const Options& options, const StopSignal& stop,
-                      ChatServices& services) {
-  Connection(std::move(socket), id, options, stop, services).run();
+void serve_connection(Transport transport, std::uint64_t id, const Options& options,
+                      const StopSignal& stop, ChatServices& services) {
+  Connection(std::move(transport), id, options, stop, services).run();
 }
 
 }  // namespace ws

@@ -91,6 +91,7 @@ std::string usage() {
   return "usage: server [--host HOST] [--port PORT] [--users FILE] [--allow-origin LIST]\n"
          "              [--max-message SIZE] [--rate-limit N] [--ping-period TIME]\n"
          "              [--pong-wait TIME] [--protocol LIST] [--verbose]\n"
+         "              [--tls-cert FILE --tls-key FILE]\n"
          "       server --users FILE --add-user NAME\n"
          "\n"
          "The chat server: log in at POST /login, then chat in rooms over a WebSocket at /ws.\n"
@@ -104,6 +105,7 @@ std::string usage() {
          "  --allow-origin LIST  origins whose pages may connect, comma-separated (default: the\n"
          "                     server's own, e.g. http://127.0.0.1:8080)\n"
          "  --otp-lifetime TIME  how long a login's one-time password stays valid (default 10s)\n"
+         "  --max-connections N  connections served at once; more get 503 (default 10000)\n"
          "  --rate-limit N     chat messages per second per client, bursts of 2N (default 10;\n"
          "                     0: no limit)\n"
          "  --protocol LIST    subprotocols to accept, comma-separated (default: none)\n"
@@ -111,6 +113,9 @@ std::string usage() {
          "                     bigger ones are refused with close code 1009\n"
          "  --ping-period TIME time between pings, with a unit: 200ms, 30s, 2m (default 30s)\n"
          "  --pong-wait TIME   how long after a ping a silent client is dropped (default 10s)\n"
+         "  --tls-cert FILE    serve HTTPS and wss with this certificate (PEM: the server's\n"
+         "                     certificate, then any intermediates); needs --tls-key\n"
+         "  --tls-key FILE     the certificate's private key (PEM); needs --tls-cert\n"
          "  --verbose          log every message, not only connections and closes\n"
          "  --help             show this text\n";
 }
@@ -137,7 +142,8 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
     if (flag != "--host" && flag != "--port" && flag != "--protocol" && flag != "--max-message" &&
         flag != "--ping-period" && flag != "--pong-wait" && flag != "--users" &&
         flag != "--add-user" && flag != "--allow-origin" && flag != "--rate-limit" &&
-        flag != "--otp-lifetime") {
+        flag != "--otp-lifetime" && flag != "--tls-cert" && flag != "--tls-key" &&
+        flag != "--max-connections") {
       error = "unknown option '" + args[i] + "'";
       return ParseOutcome::kError;
     }
@@ -160,15 +166,29 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
                        : flag == "--pong-wait" ? options.pong_wait
                                                : options.otp_lifetime;
       if (!parse_duration(value, duration)) {
-        error = "invalid duration '" + value + "' for " + flag + " (expected e.g. 200ms, 30s, 2m)";
+        error = "invalid duration '" + value + "' for " + flag;
+        error += " (expected e.g. 200ms, 30s, 2m)";
         return ParseOutcome::kError;
       }
     } else if (flag == "--users") {
       options.users_file = value;
     } else if (flag == "--add-user") {
       options.add_user = value;
+    } else if (flag == "--tls-cert") {
+      options.tls_cert = value;
+    } else if (flag == "--tls-key") {
+      options.tls_key = value;
     } else if (flag == "--allow-origin") {
       options.allowed_origins = split_list(value);
+    } else if (flag == "--max-connections") {
+      std::uint64_t count = 0;
+      const auto* end = value.data() + value.size();
+      const auto [ptr, ec] = std::from_chars(value.data(), end, count);
+      if (ec != std::errc() || ptr != end || count == 0 || count > 1'000'000) {
+        error = "invalid connection count '" + value + "' (expected 1-1000000)";
+        return ParseOutcome::kError;
+      }
+      options.max_connections = static_cast<std::size_t>(count);
     } else if (flag == "--rate-limit") {
       std::uint64_t rate = 0;
       const auto* end = value.data() + value.size();
@@ -186,6 +206,11 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
     } else {
       options.protocols = split_list(value);
     }
+  }
+  // A certificate is useless without its private key, and a key alone proves nothing.
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    error = "--tls-cert and --tls-key go together: the certificate and its private key";
+    return ParseOutcome::kError;
   }
   return ParseOutcome::kRun;
 }

@@ -33,9 +33,15 @@ struct Options {
   std::string add_user;
   /// How long a one-time password from POST /login stays valid.
   std::chrono::milliseconds otp_lifetime{std::chrono::seconds(10)};
+  /// The most connections served at once (each is a thread); more are refused with 503.
+  std::size_t max_connections = 10'000;
   /// Chat messages a client may send per second (a burst of twice as many is allowed); 0: no
   /// limit (for benchmarks).
   double rate_limit = 10;
+  /// With both (--tls-cert, --tls-key: PEM files), the server speaks HTTPS and wss instead of
+  /// HTTP and ws. parse_options accepts both or neither.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// What parse_options found on the command line.

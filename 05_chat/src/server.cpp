@@ -6,14 +6,28 @@
 
 #include <cerrno>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 #include "connection.hpp"
 #include "log.hpp"
 
 namespace ws {
 
+namespace {
+
+std::optional<TlsContext> load_tls(const Options& options) {
+  if (options.tls_cert.empty()) {
+    return std::nullopt;
+  }
+  return TlsContext(options.tls_cert, options.tls_key);
+}
+
+}  // namespace
+
 Server::Server(Options options)
     : options_(std::move(options)),
+      tls_(load_tls(options_)),
       listeners_(listen_tcp(options_.host, options_.port)),
       services_(
           options_.users_file.empty() ? UserStore::demo() : UserStore::load(options_.users_file),
@@ -24,11 +38,14 @@ Server::Server(Options options)
     const std::string port = ":" + std::to_string(this->port());
     const std::string& host = options_.host;
     const std::string url_host = host.find(':') == std::string::npos ? host : "[" + host + "]";
-    options_.allowed_origins.push_back("http://" + url_host + port);
+    const auto origin = [&](const std::string& name) {
+      return std::string(scheme()) + "://" + name + port;
+    };
+    options_.allowed_origins.push_back(origin(url_host));
     if (host == "127.0.0.1" || host == "::1" || host == "localhost") {
-      for (const char* twin : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
-        if (twin != "http://" + url_host) {
-          options_.allowed_origins.push_back(twin + port);
+      for (const char* twin : {"127.0.0.1", "localhost", "[::1]"}) {
+        if (twin != url_host) {
+          options_.allowed_origins.push_back(origin(twin));
         }
       }
     }
@@ -89,12 +106,45 @@ void Server::accept_from(int listener) {
     }
     return;
   }
-  auto done = std::make_shared<std::atomic<bool>>(false);
   const std::uint64_t id = next_id_++;
-  std::thread thread([this, socket = std::move(client), id, done]() mutable {
-    serve_connection(std::move(socket), id, options_, stop_, services_);
-    done->store(true);
-  });
+  // Each connection costs a thread: past --max-connections, refuse before reading a byte, with
+  // 503 on plain HTTP (a TLS client gets no readable answer before its handshake, so it just
+  // sees the connection close).
+  join_finished_workers();
+  if (workers_.size() >= options_.max_connections) {
+    if (!tls_) {
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+          "too many connections";
+      [[maybe_unused]] const auto sent =
+          ::send(client.get(), kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    log_line("#" + std::to_string(id) + " refused 503: " + std::to_string(workers_.size()) +
+             " connections open (--max-connections)");
+    return;
+  }
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::optional<Transport> transport;
+  try {
+    transport.emplace(tls_ ? Transport::tls(std::move(client), *tls_)
+                           : Transport::plain(std::move(client)));
+  } catch (const std::exception& e) {
+    log_line("#" + std::to_string(id) + " " + e.what());  // out of memory for a TLS session
+    return;
+  }
+  std::thread thread;
+  try {
+    thread = std::thread([this, transport = std::move(*transport), id, done]() mutable {
+      serve_connection(std::move(transport), id, options_, stop_, services_);
+      done->store(true);
+    });
+  } catch (const std::system_error& e) {
+    // No thread for this connection (a task limit, or no address space for its stack): refuse
+    // this one connection, whose socket went with the lambda and is closed, and keep serving.
+    log_line("#" + std::to_string(id) + " refused: cannot start a thread: " + e.what());
+    return;
+  }
   workers_.push_back({std::move(thread), std::move(done)});
 }
 

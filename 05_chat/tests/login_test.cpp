@@ -107,6 +107,32 @@ TEST(Login, TheWebSocketLivesAtSlashWs) {
       "HTTP/1.1 404 Not Found");
 }
 
+TEST(Login, ConnectionsOverTheLimitGet503BeforeAnything) {
+  ServerProcess server({"--max-connections", "2"});
+  RawClient first(server.port());
+  RawClient second(server.port());
+  first.send("GET / HTTP/1.1\r\n");  // both hold their connection, mid-request
+  second.send("GET / HTTP/1.1\r\n");
+  EXPECT_TRUE(server.wait_for_line("#2 connected from"));
+  RawClient third(server.port());
+  const std::string refused = third.read_http_response();
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503 ", 0), 0U) << refused;
+  EXPECT_TRUE(server.wait_for_line("#3 refused 503: 2 connections open (--max-connections)"));
+  first.close_abruptly();
+  second.close_abruptly();
+  // The freed slots are noticed within the accept loop's one-second tick at the latest.
+  bool served = false;
+  for (int attempt = 0; attempt < 30 && !served; ++attempt) {
+    RawClient page(server.port());
+    page.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    served = page.read_http_response().rfind("HTTP/1.1 200 ", 0) == 0;
+    if (!served) {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  EXPECT_TRUE(served);
+}
+
 TEST(Login, UsersFromAFileCreatedWithAddUser) {
   const std::string users = "/tmp/ws05_login_users_" + std::to_string(::getpid());
   std::remove(users.c_str());

@@ -90,5 +90,30 @@ TEST(Options, ChatFlags) {
   EXPECT_EQ(parse_options({"--rate-limit", "fast"}, options, error), ParseOutcome::kError);
 }
 
+TEST(Options, TlsCertificateAndKeyComeTogether) {
+  Options options;
+  std::string error;
+  EXPECT_EQ(parse_options({"--tls-cert", "c.pem", "--tls-key=k.pem"}, options, error),
+            ParseOutcome::kRun)
+      << error;
+  EXPECT_EQ(options.tls_cert, "c.pem");
+  EXPECT_EQ(options.tls_key, "k.pem");
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--tls-cert", "c.pem"}, {"--tls-key", "k.pem"}}) {
+    Options alone;
+    EXPECT_EQ(parse_options(args, alone, error), ParseOutcome::kError) << args[0];
+    EXPECT_EQ(error, "--tls-cert and --tls-key go together: the certificate and its private key");
+  }
+  EXPECT_NE(usage().find("--tls-cert FILE"), std::string::npos);
+}
+
+TEST(Options, NoTlsByDefault) {
+  Options options;
+  std::string error;
+  EXPECT_EQ(parse_options({}, options, error), ParseOutcome::kRun);
+  EXPECT_TRUE(options.tls_cert.empty());
+  EXPECT_TRUE(options.tls_key.empty());
+}
+
 }  // namespace
 }  // namespace ws
