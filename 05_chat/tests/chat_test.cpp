@@ -114,6 +114,7 @@ TEST(Chat, FiftyClientsInFiveRoomsSeeTheirRoomInOneOrder) {
   }
   // Everyone talks at once, from their own thread.
   std::vector<std::thread> talkers;
+  talkers.reserve(kClients);
   for (int i = 0; i < kClients; ++i) {
     talkers.emplace_back(
         [&users, i] { users[static_cast<std::size_t>(i)]->say(std::to_string(i)); });

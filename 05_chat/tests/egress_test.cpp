@@ -57,8 +57,9 @@ TEST(EgressQueue, SharesFramesInsteadOfCopyingThem) {
 TEST(EgressQueue, ManyProducersOneConsumerLoseNothing) {
   constexpr int kProducers = 4;
   constexpr int kFramesEach = 2000;
-  EgressQueue queue(kProducers * kFramesEach);
+  EgressQueue queue(std::size_t{kProducers} * kFramesEach);
   std::vector<std::thread> producers;
+  producers.reserve(kProducers);
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&queue, p] {
       for (int i = 0; i < kFramesEach; ++i) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
 #include <thread>
 
@@ -137,14 +138,15 @@ TEST(Login, UsersFromAFileCreatedWithAddUser) {
   const std::string users = "/tmp/ws05_login_users_" + std::to_string(::getpid());
   std::remove(users.c_str());
   // Run `server --users FILE --add-user carol` with the password on stdin, as a user would.
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
+  std::array<int, 2> pipe_fds{};
+  ASSERT_EQ(::pipe(pipe_fds.data()), 0);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], STDIN_FILENO);
   posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
   std::vector<std::string> args = {WS_SERVER_PATH, "--users", users, "--add-user", "carol"};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& arg : args) {
     argv.push_back(arg.data());
   }
