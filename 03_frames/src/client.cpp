@@ -199,32 +199,8 @@ Fd connect_tcp(const WsUrl& url, Deadline deadline, std::chrono::milliseconds ti
 // ---------------------------------------------------------------------------------------------
 // The opening handshake, client side (§4.1)
 
-// RFC 9110 §5.6.2: header names and subprotocol names (§4.1) are tokens.
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte > 0x20 && byte < 0x7f &&
-           std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
-  });
-}
-
-// A CR or LF in a value would end the field early and let the rest pose as new header fields.
-bool is_field_value(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return (byte < 0x20 && c != '\t') || byte == 0x7f;
-  });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+// Tokens, field values and trimming are HTTP's rules: is_token, is_field_value and trim in
+// http.hpp, shared with the server's request parser.
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string joined;

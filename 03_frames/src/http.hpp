@@ -45,6 +45,16 @@ std::optional<std::size_t> find_head_end(std::string_view buffer);
 /// nullopt with `error` set to a one-line reason suitable for a 400 response.
 std::optional<HttpRequest> parse_request(std::string_view head, std::string& error);
 
+/// True if `s` is an RFC 9110 §5.6.2 token: header names, methods, Upgrade and subprotocol names.
+bool is_token(std::string_view s);
+
+/// True if `s` may be a header field's value (RFC 9110 §5.5): visible characters, spaces, tabs.
+/// A CR, LF or NUL inside a value is how header-injection attacks smuggle extra lines.
+bool is_field_value(std::string_view s);
+
+/// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view trim(std::string_view s);
+
 /// True if `a` and `b` are equal ignoring ASCII case (HTTP names and tokens are case-insensitive).
 bool equals_ignore_case(std::string_view a, std::string_view b);
 

@@ -85,6 +85,13 @@ bool parse_duration(const std::string& text, std::chrono::milliseconds& duration
   return true;
 }
 
+// A plain count from 0 to 1,000,000 ("10", not "10k" or "-1").
+bool parse_count(const std::string& text, std::uint64_t& count) {
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, count);
+  return ec == std::errc() && ptr == end && !text.empty() && count <= 1'000'000;
+}
+
 }  // namespace
 
 std::string usage() {
@@ -182,18 +189,14 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       options.allowed_origins = split_list(value);
     } else if (flag == "--max-connections") {
       std::uint64_t count = 0;
-      const auto* end = value.data() + value.size();
-      const auto [ptr, ec] = std::from_chars(value.data(), end, count);
-      if (ec != std::errc() || ptr != end || count == 0 || count > 1'000'000) {
+      if (!parse_count(value, count) || count == 0) {
         error = "invalid connection count '" + value + "' (expected 1-1000000)";
         return ParseOutcome::kError;
       }
       options.max_connections = static_cast<std::size_t>(count);
     } else if (flag == "--rate-limit") {
       std::uint64_t rate = 0;
-      const auto* end = value.data() + value.size();
-      const auto [ptr, ec] = std::from_chars(value.data(), end, rate);
-      if (ec != std::errc() || ptr != end || value.empty() || rate > 1'000'000) {
+      if (!parse_count(value, rate)) {
         error = "invalid rate '" + value + "' (expected messages per second, 0 for no limit)";
         return ParseOutcome::kError;
       }
