@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
+
+#include "broker.hpp"
 
 namespace ws {
 
@@ -151,43 +154,86 @@ bool UserStore::check(std::string_view username, std::string_view password) cons
   return equal_in_constant_time(pbkdf2(password, entry.salt, entry.iterations), entry.hash);
 }
 
-OtpStore::OtpStore(std::chrono::milliseconds lifetime, std::size_t capacity)
-    : lifetime_(lifetime), capacity_(capacity) {}
+OtpStore::OtpStore(std::chrono::milliseconds lifetime, std::size_t capacity, std::size_t per_user)
+    : lifetime_(lifetime), capacity_(capacity), per_user_(per_user) {}
 
-void OtpStore::drop_expired(Clock::time_point now) {
-  std::erase_if(tokens_, [now](const auto& token) { return token.second.expires <= now; });
+void OtpStore::erase(Tokens::iterator token) {
+  const auto count = outstanding_.find(token->second.username);
+  if (count != outstanding_.end() && --count->second == 0) {
+    outstanding_.erase(count);
+  }
+  tokens_.erase(token);
 }
 
-std::optional<std::string> OtpStore::issue(const std::string& username, Clock::time_point now) {
+void OtpStore::drop_expired(Clock::time_point now) {
+  for (auto token = tokens_.begin(); token != tokens_.end();) {
+    const auto next = std::next(token);
+    if (token->second.expires <= now) {
+      erase(token);
+    }
+    token = next;
+  }
+}
+
+std::optional<std::string> OtpStore::issue(const std::string& username, Clock::time_point now,
+                                           Refusal& refusal) {
   std::string token = base64(random_bytes(32));
   // base64url (RFC 4648 §5): safe in a URL's query string without escaping; no padding.
   std::replace(token.begin(), token.end(), '+', '-');
   std::replace(token.begin(), token.end(), '/', '_');
   token.erase(std::remove(token.begin(), token.end(), '='), token.end());
 
-  const std::lock_guard lock(mutex_);
-  if (tokens_.size() >= capacity_) {
-    drop_expired(now);
+  {
+    const std::lock_guard lock(mutex_);
+    const auto user_count = [&] {
+      const auto found = outstanding_.find(username);
+      return found == outstanding_.end() ? std::size_t{0} : found->second;
+    };
+    if (tokens_.size() >= capacity_ || user_count() >= per_user_) {
+      drop_expired(now);
+    }
     if (tokens_.size() >= capacity_) {
+      refusal = Refusal::kFull;
       return std::nullopt;
     }
+    if (user_count() >= per_user_) {
+      refusal = Refusal::kTooManyForUser;
+      return std::nullopt;
+    }
+    tokens_[token] = Issued{username, now + lifetime_, false};
+    ++outstanding_[username];
   }
-  tokens_[token] = Issued{username, now + lifetime_};
+  // Outside the lock: a round trip to Redis must not hold up other logins on this server. The
+  // token is not handed out yet, so nobody can redeem it meanwhile.
+  if (broker_ != nullptr && broker_->share_token(token, username, lifetime_)) {
+    const std::lock_guard lock(mutex_);
+    if (const auto found = tokens_.find(token); found != tokens_.end()) {
+      found->second.shared = true;
+    }
+  }
   return token;
 }
 
 std::optional<std::string> OtpStore::redeem(std::string_view token, Clock::time_point now) {
-  const std::lock_guard lock(mutex_);
-  const auto found = tokens_.find(token);
-  if (found == tokens_.end()) {
-    return std::nullopt;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto found = tokens_.find(token);
+    if (found != tokens_.end() && !found->second.shared) {
+      const Issued issued = found->second;
+      erase(found);  // single use, whether or not it was still valid
+      if (issued.expires <= now) {
+        return std::nullopt;
+      }
+      return issued.username;
+    }
+    if (found != tokens_.end()) {
+      erase(found);  // shared: only the broker knows whether another server redeemed it
+    }
   }
-  Issued issued = std::move(found->second);
-  tokens_.erase(found);  // single use, whether or not it was still valid
-  if (issued.expires <= now) {
-    return std::nullopt;
+  if (broker_ != nullptr) {
+    return broker_->take_token(std::string(token));
   }
-  return std::move(issued.username);
+  return std::nullopt;
 }
 
 }  // namespace ws

@@ -15,6 +15,8 @@
 
 namespace ws {
 
+class Broker;
+
 /// PBKDF2-HMAC-SHA256 iterations for new password hashes (OWASP's 2023 advice for this hash).
 inline constexpr std::uint32_t kPbkdf2Iterations = 600'000;
 
@@ -57,33 +59,58 @@ class UserStore {
 
 /// One-time passwords: issued by POST /login, good for one upgrade within their lifetime.
 /// Thread-safe (the seed's plain map was touched by several goroutines without a lock).
+///
+/// With several servers (share_through a RedisBroker), a token is also stored in Redis, so the
+/// load balancer may send the upgrade to any server: the one that redeems it first wins, and
+/// the token is gone for the others. A token issued while Redis is unreachable stays good on
+/// this server only.
 class OtpStore {
  public:
   using Clock = std::chrono::steady_clock;
 
   /// `lifetime`: how long a token stays valid. `capacity`: the most tokens outstanding at once,
-  /// so a login flood cannot grow the map without bound.
-  OtpStore(std::chrono::milliseconds lifetime, std::size_t capacity);
+  /// so a login flood cannot grow the map without bound. `per_user`: the most outstanding at
+  /// once for one user, so one account (whose password an attacker knows) cannot take every
+  /// slot and lock everybody else out.
+  OtpStore(std::chrono::milliseconds lifetime, std::size_t capacity, std::size_t per_user);
+
+  /// Also store tokens in `broker` (which must outlive the store) for the other servers.
+  void share_through(Broker& broker) { broker_ = &broker; }
+
+  /// Why issue() refused.
+  enum class Refusal {
+    kFull,            ///< `capacity` tokens outstanding: 503, try again shortly
+    kTooManyForUser,  ///< `per_user` tokens outstanding for this user: 429
+  };
 
   /// A new token for `username`: 32 bytes from OpenSSL's RAND_bytes, base64url (43 characters),
-  /// or nullopt when `capacity` unexpired tokens are outstanding.
-  std::optional<std::string> issue(const std::string& username, Clock::time_point now);
+  /// or nullopt with `refusal` set. Tokens count as outstanding until redeemed here or expired.
+  std::optional<std::string> issue(const std::string& username, Clock::time_point now,
+                                   Refusal& refusal);
 
   /// The user a token was issued to, if it is known, unexpired and unused; the token is used up
   /// either way (single use).
   std::optional<std::string> redeem(std::string_view token, Clock::time_point now);
 
  private:
-  void drop_expired(Clock::time_point now);
-
   struct Issued {
     std::string username;
     Clock::time_point expires;
+    bool shared = false;  // in the broker too: the broker decides whether it is still good
   };
+  using Tokens = std::map<std::string, Issued, std::less<>>;
+
+  // Both need mutex_ held.
+  void drop_expired(Clock::time_point now);
+  void erase(Tokens::iterator token);
+
   const std::chrono::milliseconds lifetime_;
   const std::size_t capacity_;
+  const std::size_t per_user_;
+  Broker* broker_ = nullptr;
   std::mutex mutex_;
-  std::map<std::string, Issued, std::less<>> tokens_;
+  Tokens tokens_;
+  std::map<std::string, std::size_t, std::less<>> outstanding_;  // per user, for per_user_
 };
 
 }  // namespace ws

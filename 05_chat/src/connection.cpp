@@ -229,7 +229,14 @@ class Connection {
       respond_json(401, {{"error", "invalid username or password"}}, request);
       return;
     }
-    const auto otp = services_.otps.issue(username, OtpStore::Clock::now());
+    OtpStore::Refusal refusal{};
+    const auto otp = services_.otps.issue(username, OtpStore::Clock::now(), refusal);
+    if (!otp && refusal == OtpStore::Refusal::kTooManyForUser) {
+      log("login refused for " + username + ": too many unused one-time passwords");
+      respond_json(429, {{"error", "too many logins in progress for this user, try again"}},
+                   request);
+      return;
+    }
     if (!otp) {
       respond_json(503, {{"error", "too many logins in progress, try again"}}, request);
       return;
@@ -430,7 +437,7 @@ class Connection {
   // handler; pings are answered, pongs and silence feed the heartbeat, and closes are handled as
   // in any WebSocket connection.
   void chat(const std::string& username) {
-    Member member{username, &egress_, {}};
+    Member member{username, &egress_, {}, {}};
     member_ = &member;
     // However the loop ends, the member leaves its room before `member` goes away.
     struct Leave {

@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "auth.hpp"
+#include "broker.hpp"
 #include "manager.hpp"
 #include "options.hpp"
 #include "socket.hpp"
@@ -32,13 +35,32 @@ inline constexpr std::chrono::seconds kCloseTimeout{5};
 inline constexpr std::size_t kEgressCapacity = 256;
 
 /// What all connections share: the rooms, who may log in, and the tokens issued.
+/// With --redis, the broker shares the rooms and the tokens with the other servers.
 struct ChatServices {
-  ChatServices(UserStore known_users, std::chrono::milliseconds otp_lifetime)
-      : users(std::move(known_users)), otps(otp_lifetime, kMaxOutstandingOtps) {}
+  ChatServices(UserStore known_users, std::chrono::milliseconds otp_lifetime,
+               std::unique_ptr<Broker> chosen_broker)
+      : broker(std::move(chosen_broker)),
+        manager(*broker),
+        users(std::move(known_users)),
+        otps(otp_lifetime, kMaxOutstandingOtps, kMaxOtpsPerUser) {
+    otps.share_through(*broker);
+    broker->start({[this](const std::string& room, const SharedMessage& shared) {
+                     manager.deliver_remote(room, shared);
+                   },
+                   [this](bool up) { manager.link_changed(up); }});
+  }
+  ChatServices(const ChatServices&) = delete;
+  ChatServices& operator=(const ChatServices&) = delete;
+  ChatServices(ChatServices&&) = delete;
+  ChatServices& operator=(ChatServices&&) = delete;
+  ~ChatServices() { broker->stop(); }  // its thread calls into the manager: stop it first
 
   /// Logins whose token has not been used yet, at most; more get 503 until tokens expire.
   static constexpr std::size_t kMaxOutstandingOtps = 10'000;
+  /// The same for one user: more get 429, so one account cannot take every slot above.
+  static constexpr std::size_t kMaxOtpsPerUser = 100;
 
+  std::unique_ptr<Broker> broker;  // declared first: built before, destroyed after the manager
   Manager manager;
   UserStore users;
   OtpStore otps;

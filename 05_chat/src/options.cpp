@@ -1,6 +1,8 @@
 // The server's command line.
 #include "options.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -92,13 +94,31 @@ bool parse_count(const std::string& text, std::uint64_t& count) {
   return ec == std::errc() && ptr == end && !text.empty() && count <= 1'000'000;
 }
 
+// The flags that take a value (--flag VALUE or --flag=VALUE).
+constexpr std::array<std::string_view, 15> kValueFlags = {
+    "--host",         "--port",     "--protocol", "--max-message",     "--ping-period",
+    "--pong-wait",    "--users",    "--add-user", "--allow-origin",    "--rate-limit",
+    "--otp-lifetime", "--tls-cert", "--tls-key",  "--max-connections", "--redis"};
+
 }  // namespace
+
+bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return false;
+  }
+  host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // [::1]:6379
+  }
+  return parse_port(text.substr(colon + 1), port) && port != 0;
+}
 
 std::string usage() {
   return "usage: server [--host HOST] [--port PORT] [--users FILE] [--allow-origin LIST]\n"
          "              [--max-message SIZE] [--rate-limit N] [--ping-period TIME]\n"
          "              [--pong-wait TIME] [--protocol LIST] [--verbose]\n"
-         "              [--tls-cert FILE --tls-key FILE]\n"
+         "              [--tls-cert FILE --tls-key FILE] [--redis HOST:PORT]\n"
          "       server --users FILE --add-user NAME\n"
          "\n"
          "The chat server: log in at POST /login, then chat in rooms over a WebSocket at /ws.\n"
@@ -123,6 +143,8 @@ std::string usage() {
          "  --tls-cert FILE    serve HTTPS and wss with this certificate (PEM: the server's\n"
          "                     certificate, then any intermediates); needs --tls-key\n"
          "  --tls-key FILE     the certificate's private key (PEM); needs --tls-cert\n"
+         "  --redis HOST:PORT  share rooms, history and logins with other servers through\n"
+         "                     this Redis (default: none, one server on its own)\n"
          "  --verbose          log every message, not only connections and closes\n"
          "  --help             show this text\n";
 }
@@ -146,11 +168,7 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       options.verbose = true;
       continue;
     }
-    if (flag != "--host" && flag != "--port" && flag != "--protocol" && flag != "--max-message" &&
-        flag != "--ping-period" && flag != "--pong-wait" && flag != "--users" &&
-        flag != "--add-user" && flag != "--allow-origin" && flag != "--rate-limit" &&
-        flag != "--otp-lifetime" && flag != "--tls-cert" && flag != "--tls-key" &&
-        flag != "--max-connections") {
+    if (std::find(kValueFlags.begin(), kValueFlags.end(), flag) == kValueFlags.end()) {
       error = "unknown option '" + args[i] + "'";
       return ParseOutcome::kError;
     }
@@ -185,6 +203,14 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       options.tls_cert = value;
     } else if (flag == "--tls-key") {
       options.tls_key = value;
+    } else if (flag == "--redis") {
+      std::string host;
+      std::uint16_t port = 0;
+      if (!parse_host_port(value, host, port)) {
+        error = "invalid Redis address '" + value + "' (expected HOST:PORT, e.g. 127.0.0.1:6379)";
+        return ParseOutcome::kError;
+      }
+      options.redis = value;
     } else if (flag == "--allow-origin") {
       options.allowed_origins = split_list(value);
     } else if (flag == "--max-connections") {

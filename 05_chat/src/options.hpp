@@ -42,6 +42,9 @@ struct Options {
   /// HTTP and ws. parse_options accepts both or neither.
   std::string tls_cert;
   std::string tls_key;
+  /// --redis HOST:PORT: share rooms, history and one-time passwords with the other servers
+  /// using this Redis (broker.hpp); empty: this server is the whole chat.
+  std::string redis;
 };
 
 /// What parse_options found on the command line.
@@ -51,6 +54,9 @@ enum class ParseOutcome { kRun, kHelp, kError };
 /// Accepts `--flag value` and `--flag=value`. On kError, `error` holds a one-line reason.
 ParseOutcome parse_options(const std::vector<std::string>& args, Options& options,
                            std::string& error);
+
+/// Splits "HOST:PORT" (or "[IPv6]:PORT"); false unless PORT is 1-65535 and HOST is not empty.
+bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port);
 
 /// The --help text.
 std::string usage();

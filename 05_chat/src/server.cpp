@@ -31,7 +31,7 @@ Server::Server(Options options)
       listeners_(listen_tcp(options_.host, options_.port)),
       services_(
           options_.users_file.empty() ? UserStore::demo() : UserStore::load(options_.users_file),
-          options_.otp_lifetime) {
+          options_.otp_lifetime, make_broker(options_.redis)) {
   if (options_.allowed_origins.empty()) {
     // The page this server serves connects from its own origin: scheme, host and port exactly
     // as the browser's address bar shows them.

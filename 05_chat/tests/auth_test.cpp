@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "memory_broker.hpp"
+
 namespace ws {
 namespace {
 
@@ -72,11 +74,18 @@ TEST(Auth, UsernamesArePlain) {
   EXPECT_FALSE(is_valid_username(std::string(33, 'a')));
 }
 
+// The refusal issue() reports; tests that expect a token ignore it.
+std::optional<std::string> issue(OtpStore& otps, const std::string& user,
+                                 OtpStore::Clock::time_point now) {
+  OtpStore::Refusal refusal{};
+  return otps.issue(user, now, refusal);
+}
+
 TEST(Otp, IsUrlSafeRandomAndSingleUse) {
-  OtpStore otps(10s, 100);
+  OtpStore otps(10s, 100, 10);
   const auto now = OtpStore::Clock::now();
-  const auto first = otps.issue("alice", now);
-  const auto second = otps.issue("alice", now);
+  const auto first = issue(otps, "alice", now);
+  const auto second = issue(otps, "alice", now);
   ASSERT_TRUE(first && second);
   EXPECT_NE(*first, *second);
   EXPECT_EQ(first->size(), 43U) << "32 random bytes in unpadded base64url";
@@ -89,22 +98,81 @@ TEST(Otp, IsUrlSafeRandomAndSingleUse) {
 }
 
 TEST(Otp, ExpiresAfterItsLifetime) {
-  OtpStore otps(10s, 100);
+  OtpStore otps(10s, 100, 10);
   const auto now = OtpStore::Clock::now();
-  const auto token = otps.issue("bob", now);
+  const auto token = issue(otps, "bob", now);
   ASSERT_TRUE(token);
   EXPECT_EQ(otps.redeem(*token, now + 10s), std::nullopt);
-  const auto fresh = otps.issue("bob", now);
+  const auto fresh = issue(otps, "bob", now);
   EXPECT_EQ(otps.redeem(*fresh, now + 9s), "bob");
 }
 
 TEST(Otp, OutstandingTokensAreBounded) {
-  OtpStore otps(10s, 2);
+  OtpStore otps(10s, 2, 10);
   const auto now = OtpStore::Clock::now();
-  EXPECT_TRUE(otps.issue("a", now));
-  EXPECT_TRUE(otps.issue("b", now));
-  EXPECT_FALSE(otps.issue("c", now)) << "a login flood cannot grow the store";
-  EXPECT_TRUE(otps.issue("c", now + 11s)) << "expired tokens make room";
+  OtpStore::Refusal refusal{};
+  EXPECT_TRUE(issue(otps, "a", now));
+  EXPECT_TRUE(issue(otps, "b", now));
+  EXPECT_FALSE(otps.issue("c", now, refusal)) << "a login flood cannot grow the store";
+  EXPECT_EQ(refusal, OtpStore::Refusal::kFull);
+  EXPECT_TRUE(issue(otps, "c", now + 11s)) << "expired tokens make room";
+}
+
+TEST(Otp, OneUserCannotTakeEverySlot) {
+  OtpStore otps(10s, 100, 2);
+  const auto now = OtpStore::Clock::now();
+  const auto first = issue(otps, "mallory", now);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(issue(otps, "mallory", now));
+  OtpStore::Refusal refusal{};
+  EXPECT_FALSE(otps.issue("mallory", now, refusal));
+  EXPECT_EQ(refusal, OtpStore::Refusal::kTooManyForUser);
+  EXPECT_TRUE(issue(otps, "alice", now)) << "other users still log in";
+  EXPECT_EQ(otps.redeem(*first, now), "mallory");
+  EXPECT_TRUE(issue(otps, "mallory", now)) << "a redeemed token frees its slot";
+  EXPECT_FALSE(otps.issue("mallory", now, refusal));
+  EXPECT_TRUE(issue(otps, "mallory", now + 11s)) << "so does an expired one";
+}
+
+TEST(Otp, SharedTokensAreRedeemedOnceByAnyServer) {
+  ws_test::MemoryHub hub;
+  ws_test::MemoryBroker broker_a(hub, "a");
+  ws_test::MemoryBroker broker_b(hub, "b");
+  OtpStore server_a(10s, 100, 10);
+  OtpStore server_b(10s, 100, 10);
+  server_a.share_through(broker_a);
+  server_b.share_through(broker_b);
+  const auto now = OtpStore::Clock::now();
+
+  const auto token = issue(server_a, "alice", now);
+  ASSERT_TRUE(token);
+  EXPECT_EQ(server_b.redeem(*token, now), "alice") << "issued by A, good on B";
+  EXPECT_EQ(server_a.redeem(*token, now), std::nullopt) << "and then on neither";
+  EXPECT_EQ(server_b.redeem(*token, now), std::nullopt);
+
+  const auto other = issue(server_a, "bob", now);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(server_a.redeem(*other, now), "bob");
+  EXPECT_EQ(server_b.redeem(*other, now), std::nullopt) << "used on A: gone for B too";
+}
+
+TEST(Otp, WithoutTheSharedStoreATokenIsGoodOnItsOwnServer) {
+  ws_test::MemoryHub hub;
+  ws_test::MemoryBroker broker_a(hub, "a");
+  ws_test::MemoryBroker broker_b(hub, "b");
+  OtpStore server_a(10s, 100, 10);
+  OtpStore server_b(10s, 100, 10);
+  server_a.share_through(broker_a);
+  server_b.share_through(broker_b);
+  const auto now = OtpStore::Clock::now();
+
+  broker_a.reachable = false;  // Redis lost while logging in
+  const auto token = issue(server_a, "alice", now);
+  ASSERT_TRUE(token) << "logins keep working";
+  broker_a.reachable = true;
+  EXPECT_EQ(server_b.redeem(*token, now), std::nullopt) << "B never heard of it";
+  EXPECT_EQ(server_a.redeem(*token, now), "alice");
+  EXPECT_EQ(server_a.redeem(*token, now), std::nullopt) << "still single use";
 }
 
 }  // namespace

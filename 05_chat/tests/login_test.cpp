@@ -53,6 +53,22 @@ TEST(Login, RefusesWrongCredentialsAndMalformedRequests) {
   EXPECT_EQ(get.read_http_response().rfind("HTTP/1.1 405", 0), 0U);
 }
 
+TEST(Login, OneUserCannotHoldEveryOneTimePassword) {
+  ServerProcess server;
+  // Unused tokens count against their user until redeemed or expired (10 s here): the 101st
+  // login in a row gets 429, and other users are not affected.
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(login(server.port(), "alice", "wonderland").status, 200) << "login " << i + 1;
+  }
+  const HttpResult refused = login(server.port(), "alice", "wonderland");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.head.rfind("HTTP/1.1 429 Too Many Requests\r\n", 0), 0U) << refused.head;
+  EXPECT_EQ(nlohmann::json::parse(refused.body).at("error"),
+            "too many logins in progress for this user, try again");
+  EXPECT_TRUE(server.wait_for_line("login refused for alice: too many unused one-time passwords"));
+  EXPECT_EQ(login(server.port(), "bob", "builder").status, 200);
+}
+
 TEST(Login, AnOtpOpensOneWebSocketOnly) {
   ServerProcess server;
   const std::string otp = login_otp(server.port(), "alice", "wonderland");

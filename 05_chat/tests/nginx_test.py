@@ -69,11 +69,12 @@ def free_port():
 class Nginx:
     """nginx in the foreground with the template's config, its files all in `directory`."""
 
-    def __init__(self, binary, directory, listen_port, upstream_port, crt, key):
+    def __init__(self, binary, directory, listen_port, upstream_ports, crt, key):
         with open(TEMPLATE, encoding="utf-8") as template:
             config = template.read()
+        servers = " ".join(f"server 127.0.0.1:{port};" for port in upstream_ports)
         for placeholder, value in (("@LISTEN@", f"127.0.0.1:{listen_port}"),
-                                   ("@UPSTREAM@", f"127.0.0.1:{upstream_port}"),
+                                   ("@SERVERS@", servers),
                                    ("@CERT@", crt), ("@KEY@", key)):
             config = config.replace(placeholder, value)
         conf = os.path.join(directory, "nginx.conf")
@@ -134,7 +135,7 @@ class ChatBehindNginx(unittest.IsolatedAsyncioTestCase):
             # The page now comes from nginx's origin: the chat server must allow it.
             self.server = harness.start_server(args=["--allow-origin", self.origin])
             try:
-                self.nginx = Nginx(find_nginx(), self.directory, self.port, self.server.port,
+                self.nginx = Nginx(find_nginx(), self.directory, self.port, [self.server.port],
                                    crt, key)
                 break
             except RuntimeError:

@@ -115,5 +115,24 @@ TEST(Options, NoTlsByDefault) {
   EXPECT_TRUE(options.tls_key.empty());
 }
 
+TEST(Options, RedisIsOffByDefaultAndTakesHostAndPort) {
+  Options options;
+  std::string error;
+  EXPECT_EQ(parse_options({}, options, error), ParseOutcome::kRun);
+  EXPECT_TRUE(options.redis.empty()) << "one server on its own unless asked";
+  EXPECT_EQ(parse_options({"--redis", "127.0.0.1:6379"}, options, error), ParseOutcome::kRun);
+  EXPECT_EQ(options.redis, "127.0.0.1:6379");
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":6379", "host:0", "host:65536", "h:x"}) {
+    Options refused;
+    EXPECT_EQ(parse_options({"--redis", bad}, refused, error), ParseOutcome::kError) << bad;
+    EXPECT_NE(error.find("expected HOST:PORT"), std::string::npos) << error;
+  }
+  std::string host;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(parse_host_port("[::1]:6380", host, port));
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 6380);
+}
+
 }  // namespace
 }  // namespace ws
