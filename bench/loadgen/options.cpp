@@ -109,6 +109,15 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
          options.port = static_cast<std::uint16_t>(n);
          return true;
        }},
+      {"--also-port",
+       [&](std::string_view v) {
+         std::uint64_t n = 0;
+         if (!parse_unsigned(v, n) || n == 0 || n > 65535) {
+           return false;
+         }
+         options.also_ports.push_back(static_cast<std::uint16_t>(n));
+         return true;
+       }},
       {"--path", text(options.path)},
       {"--connections", count(options.connections)},
       {"--in-flight", count(options.in_flight)},
@@ -228,6 +237,8 @@ modes:
 flags (defaults in brackets):
   --host H                 server address [127.0.0.1]
   --port P                 server port (required)
+  --also-port P            another server of the same chat (repeatable): connections are
+                           spread over --port and these in turn
   --path PATH              upgrade request target; {otp} is replaced by the login's OTP [/]
   --connections C          [1]
   --in-flight W            messages in flight per connection (echo) [1]

@@ -24,6 +24,9 @@ struct Options {
   Mode mode = Mode::kEcho;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  /// More servers of the same chat (--also-port, repeatable): connection i goes to the
+  /// (i mod n)-th of --port and these, so a broadcast spans several chat servers.
+  std::vector<std::uint16_t> also_ports;
   /// The request target of the upgrade; "{otp}" is replaced by the one-time password the login
   /// returned.
   std::string path = "/";

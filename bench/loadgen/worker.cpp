@@ -167,7 +167,6 @@ Worker::Worker(const Options& options, const EchoMessages& echo, std::size_t fir
       epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
       read_buffer_(kReadBufferSize),
       iov_(kMaxIov),
-      host_port_(options.host + ":" + std::to_string(options.port)),
       close_frame_(masked_frame(kOpClose, std::string_view("\x03\xE8", 2), next_key())) {
   if (epoll_fd_ < 0) {
     throw std::runtime_error("epoll_create1: " + errno_text(errno));
@@ -400,7 +399,7 @@ bool Worker::open_socket(Connection& c) {
   ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_port = htons(options_.port);
+  address.sin_port = htons(port_of(index));
   if (::inet_pton(AF_INET, options_.host.c_str(), &address.sin_addr) != 1) {
     fail(c, "not an IPv4 address: " + options_.host, false);
     return false;
@@ -420,6 +419,13 @@ bool Worker::open_socket(Connection& c) {
   return true;
 }
 
+std::uint16_t Worker::port_of(std::size_t index) const {
+  const std::size_t global = first_ + index;
+  const std::size_t servers = 1 + options_.also_ports.size();
+  const std::size_t turn = global % servers;
+  return turn == 0 ? options_.port : options_.also_ports[turn - 1];
+}
+
 void Worker::on_connected(Connection& c) {
   int error = 0;
   socklen_t length = sizeof error;
@@ -428,13 +434,14 @@ void Worker::on_connected(Connection& c) {
     fail(c, "connect: " + errno_text(error), false);
     return;
   }
+  const std::string host_port = options_.host + ":" + std::to_string(port_of(index_of(c)));
   if (c.state == State::kLoginConnecting) {
     c.state = State::kLoginSent;
-    send_owned(c, post_request(host_port_, options_.login_path, options_.login_body));
+    send_owned(c, post_request(host_port, options_.login_path, options_.login_body));
   } else {
     c.state = State::kUpgradeSent;
     c.key = random_key();
-    send_owned(c, upgrade_request(host_port_, c.path, c.key, options_.origin));
+    send_owned(c, upgrade_request(host_port, c.path, c.key, options_.origin));
   }
   flush(c);
 }

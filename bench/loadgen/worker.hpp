@@ -164,6 +164,8 @@ class Worker {
   void close_socket(Connection& c);
   [[nodiscard]] static bool connecting(const Connection& c);
   [[nodiscard]] std::size_t index_of(const Connection& c) const;
+  // The server port of the connection at `index`: --port and --also-port in turn.
+  [[nodiscard]] std::uint16_t port_of(std::size_t index) const;
   /// The connection is gone: its slot is free for the next one to open, and (broadcast) it is
   /// no longer waited for.
   void forget(Connection& c, bool was_live);
@@ -198,7 +200,6 @@ class Worker {
   std::vector<iovec> iov_;
   /// Connections whose turn to read ended before their socket was empty (epoll data values).
   std::vector<std::uint64_t> read_again_;
-  std::string host_port_;
   std::string close_frame_;
   Stats stats_;
 
