@@ -119,6 +119,12 @@ class MessageReader {
   /// True once a rule has been broken; read() will only repeat the error.
   [[nodiscard]] bool failed() const;
 
+  /// True when nothing is under way: every byte read so far belongs to an event already
+  /// returned. False from the first byte of a frame's header until the frame is complete and,
+  /// for a fragmented message (§5.4), from its first fragment to its last, control frames in
+  /// between included. A server uses it to time how long a peer takes to finish what it started.
+  [[nodiscard]] bool between_messages() const;
+
  private:
   enum class Phase { kHeader, kPayload };
 

@@ -306,6 +306,32 @@ TEST(MessageReader, ControlFramesBetweenFragmentsDoNotDisturbTheMessage) {
                               {Ping{"1"}, Pong{"2"}, Close{{1000, "bye"}}, text("caf\xC3\xA9!")});
 }
 
+TEST(MessageReader, IsBetweenMessagesOnlyWhenNoFrameOrFragmentedMessageIsUnderWay) {
+  MessageReader reader(Role::kServer, {});
+  EXPECT_TRUE(reader.between_messages()) << "nothing read yet";
+  const std::string whole = client_frame(Opcode::kText, "hi");
+  EXPECT_FALSE(reader.read(std::string_view(whole).substr(0, 1)).event);
+  EXPECT_FALSE(reader.between_messages()) << "one byte of a header starts a frame";
+  EXPECT_TRUE(reader.read(std::string_view(whole).substr(1)).event);
+  EXPECT_TRUE(reader.between_messages());
+
+  // §5.4: the fragments of a message, and the control frames between them, are one message.
+  EXPECT_FALSE(reader.read(client_frame(Opcode::kText, "Hel", false)).event);
+  EXPECT_FALSE(reader.between_messages()) << "a complete first fragment leaves the message open";
+  EXPECT_EQ(reader.read(client_frame(Opcode::kPing, "p")).event, std::optional<Event>(Ping{"p"}));
+  EXPECT_FALSE(reader.between_messages()) << "a ping between fragments does not end the message";
+  EXPECT_EQ(reader.read(client_frame(Opcode::kContinuation, "lo")).event,
+            std::optional<Event>(text("Hello")));
+  EXPECT_TRUE(reader.between_messages());
+
+  // A control frame on its own, cut before its last payload byte.
+  const std::string ping = client_frame(Opcode::kPing, "ping");
+  EXPECT_FALSE(reader.read(std::string_view(ping).substr(0, ping.size() - 1)).event);
+  EXPECT_FALSE(reader.between_messages());
+  EXPECT_TRUE(reader.read(std::string_view(ping).substr(ping.size() - 1)).event);
+  EXPECT_TRUE(reader.between_messages());
+}
+
 TEST(MessageReader, AcceptsCodePointsSplitAcrossFragments) {
   const std::string frames = client_frame(Opcode::kText, "\xF0\x9F", false) +
                              client_frame(Opcode::kContinuation, "\x98", false) +

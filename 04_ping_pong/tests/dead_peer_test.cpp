@@ -1,9 +1,10 @@
 // Integration tests of the heartbeat (RFC 6455 §5.5.2-5.5.3) against the real server, with short
-// periods: live peers stay, silent or stuck peers are dropped in bounded time, others keep being
-// served.
+// periods: live peers stay, silent or stuck peers and messages dripped too slowly (§10.4) are
+// dropped in bounded time, others keep being served.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -136,6 +137,94 @@ TEST(DeadPeer, APeerThatStopsReadingWhileWeWriteIsDropped) {
   EXPECT_TRUE(dropped);
   EXPECT_TRUE(server.wait_for_line("the peer stopped reading") ||
               server.wait_for_line("heartbeat timeout"));
+}
+
+// Reads frames from `client` until the server's close frame (skipping pings) and returns its
+// payload: the code's two bytes, then the reason.
+std::string read_close_payload(RawClient& client, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (int frames = 0; frames < 1000; ++frames) {
+    const ServerFrame frame = client.read_frame(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+    if (frame.opcode == static_cast<std::uint8_t>(ws::Opcode::kClose)) {
+      return frame.payload;
+    }
+  }
+  throw std::runtime_error("no close frame in 1000 frames");
+}
+
+TEST(DeadPeer, AFrameDrippedByteByByteIsClosedWith1008WhileOthersAreServed) {
+  // Half a second to answer a ping: a started message has 2 x 500 ms to finish (or to deliver
+  // 16 KiB). The first ping is 5 s away, so the server must wake up for the window itself.
+  ServerProcess server({"--ping-period", "5s", "--pong-wait", "500ms"});
+  RawClient dripper(server.port());
+  dripper.handshake();
+  RawClient normal(server.port());
+  normal.handshake();
+
+  const std::string frame = client_frame(ws::Opcode::kText, std::string(100, 'x'));
+  std::atomic<bool> stop{false};
+  const auto started = Clock::now();
+  dripper.send(frame.substr(0, 6));  // the header and the masking key, then the payload slowly
+  std::thread drip([&] {
+    try {
+      for (std::size_t i = 6; i < frame.size() && !stop; ++i) {  // at most 9.4 s
+        std::this_thread::sleep_for(100ms);
+        dripper.send(frame.substr(i, 1));
+      }
+    } catch (const std::runtime_error&) {
+      // the server closed the connection: expected
+    }
+  });
+
+  // Meanwhile, and after the dripper is gone, the normal client is echoed every 100 ms.
+  int echoes = 0;
+  std::string failure;
+  std::thread other([&] {
+    try {
+      for (int i = 0; i < 15; ++i) {
+        const std::string text = "hello " + std::to_string(i);
+        normal.send(client_frame(ws::Opcode::kText, text));
+        ServerFrame echo = normal.read_frame(1s);
+        for (int pings = 0;
+             pings < 10 && echo.opcode == static_cast<std::uint8_t>(ws::Opcode::kPing); ++pings) {
+          normal.send(client_frame(ws::Opcode::kPong, echo.payload));
+          echo = normal.read_frame(1s);
+        }
+        if (echo.payload != text) {
+          failure = "echo " + std::to_string(i) + ": " + echo.payload;
+          return;
+        }
+        ++echoes;
+        std::this_thread::sleep_for(100ms);
+      }
+    } catch (const std::runtime_error& error) {
+      failure = error.what();
+    }
+  });
+
+  std::string close;
+  try {
+    close = read_close_payload(dripper, 3s);
+  } catch (const std::runtime_error& error) {
+    ADD_FAILURE() << error.what();
+  }
+  const auto closed_after = Clock::now() - started;
+  stop = true;
+  drip.join();
+  other.join();
+
+  ASSERT_GE(close.size(), 2U);
+  EXPECT_EQ(close.substr(0, 2), "\x03\xF0") << "1008, policy violation";
+  EXPECT_EQ(close.substr(2), "message too slow");
+  EXPECT_GE(closed_after, 1000ms) << "not before the window of 2 x pong_wait has passed";
+  EXPECT_LT(closed_after, 1000ms + 400ms) << "the window + slack";
+  EXPECT_TRUE(dripper.closed_by_server(1s)) << "its thread is gone: TCP is closed";
+  EXPECT_TRUE(server.wait_for_line(
+      "#1 message too slow: an unfinished message sent fewer than 16384 bytes in 1000 ms"));
+  EXPECT_TRUE(server.wait_for_line("#1 closed 1008 \"message too slow\""));
+  EXPECT_EQ(failure, "");
+  EXPECT_EQ(echoes, 15) << "the other client was served during and after the drip";
 }
 
 }  // namespace

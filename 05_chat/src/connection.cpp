@@ -349,16 +349,22 @@ class Connection {
   // Feeds buffered bytes to the reader, reading more from the socket as needed, until it
   // completes an event or finds a broken rule. Returns kOk with `result` holding the event or
   // the error, or the I/O status that ended the wait first.
+  //
+  // The heartbeat learns what every read did to the message under way: a frame or message that
+  // starts while we wait opens its window (§10.4), which can bring the wake-up forward. Once
+  // closing, only the close handshake's own deadline counts.
   IoStatus next_event(MessageReader::Result& result, Deadline deadline) {
     while (true) {
       if (inbox_pos_ < inbox_.size()) {
         result = reader_.read(std::string_view(inbox_).substr(inbox_pos_));
         inbox_pos_ += result.consumed;
+        heartbeat_.on_message_bytes(result.consumed, !reader_.between_messages(), Clock::now());
         if (result.event || result.error) {
           return IoStatus::kOk;
         }
       }
-      if (const IoStatus status = fill(deadline); status != IoStatus::kOk) {
+      const Deadline until = closing_ ? deadline : std::min(deadline, heartbeat_.next_wakeup());
+      if (const IoStatus status = fill(until); status != IoStatus::kOk) {
         return status;
       }
     }
@@ -434,8 +440,8 @@ class Connection {
   // The chat loop. Besides the socket and the stop signal, the thread now also sleeps on its
   // egress queue's eventfd: other connections hand it the frames of their broadcasts, and this
   // thread, the socket's only writer, sends them. Text messages are events, routed by type to a
-  // handler; pings are answered, pongs and silence feed the heartbeat, and closes are handled as
-  // in any WebSocket connection.
+  // handler; pings are answered, pongs, silence and unfinished messages feed the heartbeat, and
+  // closes are handled as in any WebSocket connection.
   void chat(const std::string& username) {
     Member member{username, &egress_, {}, {}};
     member_ = &member;
@@ -464,10 +470,26 @@ class Connection {
         continue;
       }
       if (status == IoStatus::kTimeout) {
-        if (heartbeat_.expired(Clock::now())) {
+        const auto now = Clock::now();
+        if (heartbeat_.expired(now)) {
           log("heartbeat timeout: no sign of life within " + milliseconds(options_.pong_wait) +
               " of a ping");
           close(make_close_status(CloseCode::kGoingAway, "heartbeat timeout"),
+                Clock::duration::zero());
+          return;
+        }
+        if (heartbeat_.message_too_slow(now)) {
+          // The peer is alive (it keeps sending), but a message it started is not getting
+          // anywhere: a slowloris inside a frame. §7.4.1: 1008, a policy violation, "a generic
+          // status code ... when there is no other more suitable status code": no rule of the
+          // protocol is broken (1002), nothing is too big (1009), and the peer is not gone (1001).
+          // As for a dead peer, our close frame goes out and no reply is awaited: the peer
+          // could answer only after finishing the frame it is sending, the very thing it does
+          // not do.
+          log("message too slow: an unfinished message sent fewer than " +
+              std::to_string(kMessageProgressBytes) + " bytes in " +
+              milliseconds(heartbeat_.message_window()));
+          close(make_close_status(CloseCode::kPolicyViolation, "message too slow"),
                 Clock::duration::zero());
           return;
         }

@@ -1,6 +1,8 @@
-// The heartbeat of a connection (RFC 6455 §5.5.2-5.5.3).
+// The heartbeat of a connection (RFC 6455 §5.5.2-5.5.3) and the deadline of a started message
+// (§10.4).
 #include "heartbeat.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace ws {
@@ -36,10 +38,14 @@ Heartbeat::Heartbeat(Clock::duration ping_period, Clock::duration pong_wait, Clo
       epoch_(now) {}
 
 Heartbeat::Clock::time_point Heartbeat::next_wakeup() const {
-  if (unanswered_since_ && *unanswered_since_ + pong_wait_ < next_ping_) {
-    return *unanswered_since_ + pong_wait_;
+  Clock::time_point wakeup = next_ping_;
+  if (unanswered_since_) {
+    wakeup = std::min(wakeup, *unanswered_since_ + pong_wait_);
   }
-  return next_ping_;
+  if (window_opened_) {
+    wakeup = std::min(wakeup, *window_opened_ + message_window());
+  }
+  return wakeup;
 }
 
 std::optional<std::string> Heartbeat::ping_due(Clock::time_point now) {
@@ -73,6 +79,27 @@ std::optional<Heartbeat::PongMatch> Heartbeat::match_pong(std::string_view paylo
 
 bool Heartbeat::expired(Clock::time_point now) const {
   return unanswered_since_ && now >= *unanswered_since_ + pong_wait_;
+}
+
+void Heartbeat::on_message_bytes(std::size_t bytes, bool mid_message, Clock::time_point now) {
+  if (!mid_message) {  // the message (or a lone control frame) is complete: no clock runs
+    window_opened_.reset();
+    window_bytes_ = 0;
+    return;
+  }
+  if (!window_opened_) {  // the first byte of a frame or message
+    window_opened_ = now;
+    window_bytes_ = 0;
+  }
+  window_bytes_ += bytes;
+  if (window_bytes_ >= kMessageProgressBytes) {  // enough progress: a fresh window from now
+    window_opened_ = now;
+    window_bytes_ = 0;
+  }
+}
+
+bool Heartbeat::message_too_slow(Clock::time_point now) const {
+  return window_opened_ && now >= *window_opened_ + message_window();
 }
 
 }  // namespace ws

@@ -45,6 +45,10 @@ MessageReader::MessageReader(Role role, Limits limits) : role_(role), limits_(li
 
 bool MessageReader::failed() const { return error_.has_value(); }
 
+bool MessageReader::between_messages() const {
+  return phase_ == Phase::kHeader && header_bytes_size_ == 0 && !message_open_;
+}
+
 MessageReader::Result MessageReader::read(std::string_view bytes) {
   Result result;
   if (error_) {

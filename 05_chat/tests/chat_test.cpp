@@ -1,8 +1,10 @@
 // Integration tests of the chat against the real server: rooms, order, history, errors, limits,
-// slow consumers and shutdown.
+// slow consumers, messages dripped too slowly, and shutdown.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
+#include <stdexcept>
 #include <thread>
 
 #include "chat_client.hpp"
@@ -211,6 +213,95 @@ TEST(Chat, ASlowConsumerIsClosedWhileOthersKeepReceiving) {
   EXPECT_TRUE(server.wait_for_line("slow consumer"));
   alice.say("life goes on");
   EXPECT_EQ(alice.await("new_message").at("message"), "life goes on");
+}
+
+// Reads frames from `client` until the server's close frame (skipping events and pings) and
+// returns its payload: the code's two bytes, then the reason.
+std::string read_close_payload(RawClient& client, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int frames = 0; frames < 1000; ++frames) {
+    const ServerFrame frame =
+        client.read_frame(std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now()));
+    if (frame.opcode == static_cast<std::uint8_t>(ws::Opcode::kClose)) {
+      return frame.payload;
+    }
+  }
+  throw std::runtime_error("no close frame in 1000 frames");
+}
+
+TEST(Chat, AMessageDrippedByteByByteIsClosedWith1008WhileOthersChat) {
+  // Half a second to answer a ping: a started message has 2 x 500 ms to finish (or to deliver
+  // 16 KiB). The first ping is 5 s away, so the server must wake up for the window itself.
+  ServerProcess server({"--ping-period", "5s", "--pong-wait", "500ms"});
+  RawClient dripper(server.port());
+  const std::string otp = login_otp(server.port(), "bob", "builder");
+  ASSERT_EQ(dripper
+                .handshake("Origin: http://127.0.0.1:" + std::to_string(server.port()) + "\r\n",
+                           "/ws?otp=" + otp)
+                .rfind("HTTP/1.1 101", 0),
+            0U);
+  ChatUser alice(server.port(), "alice");
+
+  const std::string frame =
+      client_frame(ws::Opcode::kText, R"({"type":"send_message","payload":{"message":"slow"}})");
+  std::atomic<bool> stop{false};
+  const auto started = std::chrono::steady_clock::now();
+  dripper.send(frame.substr(0, 6));  // the header and the masking key, then the payload slowly
+  std::thread drip([&] {
+    try {
+      for (std::size_t i = 6; i < frame.size() && !stop; ++i) {  // at most 5.3 s
+        std::this_thread::sleep_for(100ms);
+        dripper.send(frame.substr(i, 1));
+      }
+    } catch (const std::runtime_error&) {
+      // the server closed the connection: expected
+    }
+  });
+
+  // Meanwhile, and after the dripper is gone, alice chats every 100 ms.
+  int delivered = 0;
+  std::string failure;
+  std::thread other([&] {
+    try {
+      for (int i = 0; i < 15; ++i) {
+        const std::string text = "hello " + std::to_string(i);
+        alice.say(text);
+        const std::string got = alice.await("new_message", 1s).at("message").get<std::string>();
+        if (got != text) {
+          failure = "message " + std::to_string(i) + ": " + got;
+          return;
+        }
+        ++delivered;
+        std::this_thread::sleep_for(100ms);
+      }
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+  });
+
+  std::string close;
+  try {
+    close = read_close_payload(dripper, 3s);
+  } catch (const std::runtime_error& error) {
+    ADD_FAILURE() << error.what();
+  }
+  const auto closed_after = std::chrono::steady_clock::now() - started;
+  stop = true;
+  drip.join();
+  other.join();
+
+  ASSERT_GE(close.size(), 2U);
+  EXPECT_EQ(close.substr(0, 2), "\x03\xF0") << "1008, policy violation";
+  EXPECT_EQ(close.substr(2), "message too slow");
+  EXPECT_GE(closed_after, 1000ms) << "not before the window of 2 x pong_wait has passed";
+  EXPECT_LT(closed_after, 1000ms + 400ms) << "the window + slack";
+  EXPECT_TRUE(dripper.closed_by_server(1s)) << "its thread is gone: TCP is closed";
+  EXPECT_TRUE(server.wait_for_line(
+      "message too slow: an unfinished message sent fewer than 16384 bytes in 1000 ms"));
+  EXPECT_TRUE(server.wait_for_line("closed 1008 \"message too slow\""));
+  EXPECT_EQ(failure, "");
+  EXPECT_EQ(delivered, 15) << "alice chatted during and after the drip";
 }
 
 TEST(Chat, ShutdownSends1001ToEveryone) {

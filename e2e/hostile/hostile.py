@@ -246,41 +246,70 @@ def handshake_slowloris(target):
     say(f"408 after {elapsed:.1f} s of one byte per second")
 
 
+def has_heartbeat(binary):
+    """True for a server with a heartbeat (stage 04 on): it has --pong-wait."""
+    return "--pong-wait" in server_help(binary)
+
+
 def slowloris_args(kind, binary):
-    return ["--ping-period", "1s", "--pong-wait", "1s"] if kind == "chat" else []
+    return ["--ping-period", "1s", "--pong-wait", "1s"] if has_heartbeat(binary) else []
 
 
-@case(("echo", "chat"), "inside a frame, a drip of a byte every 0.8 s is a sign of life: the "
-      "chat (--ping-period 1s --pong-wait 1s) keeps pinging and keeps the connection, the echo "
-      "server (no heartbeat before stage 04) just waits; when the drip stops, the chat closes "
-      "1001 'heartbeat timeout' within ping period + pong wait; one thread and at most "
-      "--max-message bytes are held meanwhile", args_for=slowloris_args)
+@case(("echo", "chat"), "inside a frame, a drip of a byte every 0.8 s: a server with a heartbeat "
+      "(stage 04 on; --ping-period 1s --pong-wait 1s) keeps pinging, since every byte is a sign "
+      "of life, but closes 1008 'message too slow' once the started message has neither finished "
+      "nor sent 16 KiB in 2 x pong wait (2 s); stage 03's echo server has no clock after the "
+      "upgrade and just waits; one thread and at most --max-message bytes are held meanwhile, "
+      "and a normal client is served during the drip", args_for=slowloris_args)
 def frame_slowloris(target):
+    heartbeat = has_heartbeat(target.binary)
     connection = upgraded(target, auto_pong=False)
     frame = wsraw.encode_frame(wsraw.OP_TEXT, b"x" * 100)
-    connection.send(frame[:6])  # the header and masking key, then the payload one byte a second
-    pings = 0
-    # Faster than pong_wait, so every ping has a byte after it. At exactly one byte per pong_wait
-    # each ping is a coin toss (a byte a few milliseconds late loses); slower ones lose for sure.
-    for byte in frame[6:14]:
-        time.sleep(0.8)
-        connection.send(bytes([byte]))
-        while wsraw.readable(connection.sock):
-            got = connection.next_frame(0.5)
-            expect(got.opcode == wsraw.OP_PING, f"only pings while the frame drips, got {got}")
-            pings += 1
-    threads, _, _ = target.stats()
-    expect(threads <= target.threads + 1, f"one thread for the dripping peer ({threads})")
+    start = time.monotonic()
+    connection.send(frame[:6])  # the header and masking key, then the payload a byte at a time
     target.serve_normal_client()
-    if target.kind == "echo":
-        expect(pings == 0, "the echo server has no heartbeat")
+    say("a normal client is served while the frame drips")
+    pings = 0
+    closed = None
+    sent = 6
+    # Faster than pong_wait, so every ping has a byte after it: the heartbeat alone would keep
+    # the connection forever. Eight bytes (6.4 s) show the echo server waiting; a server with a
+    # heartbeat must have closed before the fourth. The pause is cut short by anything the
+    # server sends, so no byte goes to a connection the server has already closed.
+    next_byte = start + 0.8
+    while closed is None and sent < 14 and time.monotonic() < start + 10:
+        if wsraw.readable(connection.sock, max(0.0, next_byte - time.monotonic())):
+            got = connection.next_frame(0.5)
+            if got.opcode == wsraw.OP_CLOSE:
+                closed = got
+                break
+            # Pings, and in the chat the normal client's comings and goings (presence events).
+            expect(got.opcode in (wsraw.OP_PING, wsraw.OP_TEXT),
+                   f"only pings and events while the frame drips, got {got}")
+            pings += got.opcode == wsraw.OP_PING
+            continue
+        if sent == 8:
+            threads, _, _ = target.stats()
+            expect(threads <= target.threads + 1, f"one thread for the dripping peer ({threads})")
+        connection.send(frame[sent:sent + 1])
+        sent += 1
+        next_byte += 0.8
+    elapsed = time.monotonic() - start
+    if not heartbeat:
+        expect(closed is None and pings == 0, "the echo server has no heartbeat")
         say("6.4 s of drip: still open, no timeout inside a frame (stage 04 adds the heartbeat)")
         connection.sock.close()
         return
-    expect(pings >= 4, f"the heartbeat kept pinging during the drip ({pings} pings)")
-    say(f"6.4 s of drip: still open, {pings} pings received (any byte is a sign of life)")
-    # Silence: no byte, no pong. The next ping goes unanswered and pong_wait later we are dropped.
-    expect_close(connection, (1001,), 1.0 + 1.0 + SLACK, "silence after the drip")
+    window = 2 * 1.0  # 2 x pong_wait
+    expect(closed is not None, f"a close frame within {window + SLACK:.1f} s of the drip's start")
+    expect(closed.close_code == 1008 and closed.close_reason == "message too slow",
+           f"1008 'message too slow', got {closed.close_code} {closed.close_reason!r}")
+    expect(window <= elapsed <= window + SLACK,
+           f"closed {elapsed:.2f} s after the first byte, expected {window:.0f} s")
+    target.server.wait_for_line(r"^#\d+ message too slow: ", timeout=2)
+    say(f"closed 1008 'message too slow' {elapsed:.2f} s after the first byte, {sent - 6} payload "
+        f"bytes dripped, {pings} pings received (each byte was a sign of life)")
+    connection.close(1008)
 
 
 @case(("echo", "chat"), "1,000 connections that never finish their request head all get 408 "
