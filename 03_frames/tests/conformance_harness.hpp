@@ -32,7 +32,7 @@ inline constexpr auto kTcpCloseDeadline = 1s;
 inline constexpr auto kLargeMessageDeadline = 20s;
 
 /// The course's message size limit (16 MiB), which every peer in NOTES.md is configured with.
-inline constexpr std::size_t kMaxMessageSize = 16u * 1024 * 1024;
+inline constexpr std::size_t kMaxMessageSize = std::size_t{16} * 1024 * 1024;
 
 /// RFC 6455 §7.4.1 status codes the suite expects to see.
 namespace close_code {
@@ -98,11 +98,11 @@ class Session {
   void close_with(const FrameSpec& frame, Deadline deadline);
 
   /// True once a close frame arrived or the TCP connection ended.
-  bool closed() const {
+  [[nodiscard]] bool closed() const {
     return observation_.close.has_value() || observation_.tcp_closed_by_server;
   }
 
-  const Observation& observation() const { return observation_; }
+  [[nodiscard]] const Observation& observation() const { return observation_; }
   ConformanceClient& client() { return client_; }
 
  private:

@@ -62,19 +62,21 @@ const std::string kHelloUtf8 = "Hello-µ@ßöäüàá-UTF-8!!";
 // Deterministic printable ASCII payload of `size` bytes.
 std::string ascii_payload(std::size_t size) {
   std::string out(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>('!' + (i * 7) % 94);
+  for (std::size_t i = 0; i < size; ++i) {
+    out[i] = static_cast<char>('!' + (i * 7) % 94);
+  }
   return out;
 }
 
 // Deterministic binary payload of `size` bytes covering all byte values.
 std::string binary_payload(std::size_t size) {
   std::string out(size, '\0');
-  std::uint32_t state = 0x2545F491u;
+  std::uint32_t state = 0x2545F491U;
   for (std::size_t i = 0; i < size; ++i) {
     state ^= state << 13;
     state ^= state >> 17;
     state ^= state << 5;
-    out[i] = static_cast<char>(state & 0xFFu);
+    out[i] = static_cast<char>(state & 0xFFU);
   }
   return out;
 }
@@ -85,7 +87,9 @@ std::string utf8_payload(std::size_t size) {
   static const std::string unit = "Hello κόσμε — 𝄞 ünïcödé ₿ 日本語 ";
   std::string out;
   out.reserve(size);
-  while (out.size() + unit.size() <= size) out += unit;
+  while (out.size() + unit.size() <= size) {
+    out += unit;
+  }
   out.append(size - out.size(), '.');
   return out;
 }
@@ -94,7 +98,9 @@ std::string utf8_payload(std::size_t size) {
 void send_frame_by_frame(Session& session, const std::vector<FrameSpec>& frames,
                          std::chrono::milliseconds pause) {
   for (const FrameSpec& frame : frames) {
-    if (!session.send(frame)) return;
+    if (!session.send(frame)) {
+      return;
+    }
     std::this_thread::sleep_for(pause);
   }
 }
@@ -105,12 +111,14 @@ Verdict run_echo(const std::vector<FrameSpec>& frames, const std::vector<Event>&
   Session session;
   session.send(frames, plan);
   session.await_events(expected.size(), deadline_in(budget));
-  if (!session.closed()) session.close_with(close_frame(close_code::kNormal), deadline_in(budget));
+  if (!session.closed()) {
+    session.close_with(close_frame(close_code::kNormal), deadline_in(budget));
+  }
   return judge_clean_echo(session.observation(), expected);
 }
 
 // A violation: sends `frames` and grades how the server fails.
-Verdict run_failure(const std::vector<FrameSpec>& frames, FailureExpectation expect,
+Verdict run_failure(const std::vector<FrameSpec>& frames, const FailureExpectation& expect,
                     const SendPlan& plan = {}) {
   Session session;
   session.send(frames, plan);
@@ -118,7 +126,9 @@ Verdict run_failure(const std::vector<FrameSpec>& frames, FailureExpectation exp
   // text): the verdict is already FAILED, and waiting would only slow down the run.
   const Deadline deadline = deadline_in(kReplyDeadline);
   session.await_events(expect.before.size() + 1, deadline);
-  if (session.observation().events.size() <= expect.before.size()) session.await_close(deadline);
+  if (session.observation().events.size() <= expect.before.size()) {
+    session.await_close(deadline);
+  }
   return judge_failure(session.observation(), expect);
 }
 
@@ -141,14 +151,18 @@ Verdict run_fail_fast(std::string_view prefix, std::string_view invalid, std::st
   }
   session.send_raw(invalid);
   session.await_close(deadline_in(kFailFastWindow));
-  if (session.closed()) return judge_failure(session.observation(), {code});
+  if (session.closed()) {
+    return judge_failure(session.observation(), {code});
+  }
   session.send_raw(rest);
   session.await_close(deadline_in(kReplyDeadline));
   Verdict late = judge_failure(session.observation(), {code});
   const std::string why =
       "did not fail within 1 s of receiving the invalid bytes; failed only "
       "after the rest of the data arrived (not fail-fast)";
-  if (late.behavior == Behavior::kOk) return {Behavior::kNonStrict, why};
+  if (late.behavior == Behavior::kOk) {
+    return {Behavior::kNonStrict, why};
+  }
   return worst({Behavior::kNonStrict, why}, late);
 }
 
@@ -178,7 +192,11 @@ struct LengthCase {
   std::uint8_t opcode;
   std::size_t length;
 };
-void PrintTo(const LengthCase& c, std::ostream* os) { *os << c.name; }
+// GoogleTest finds the printer of a test parameter by this exact name.
+void PrintTo(  // NOLINT(readability-identifier-naming)
+    const LengthCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ConformancePayloadLength : public ::testing::TestWithParam<LengthCase> {};
 
@@ -286,13 +304,19 @@ TEST(Conformance, Case2_9_AnswersPingAfterUnsolicitedPong) {
 
 std::vector<FrameSpec> ten_pings() {
   std::vector<FrameSpec> frames;
-  for (int i = 0; i < 10; ++i) frames.push_back(ping_frame("payload-" + std::to_string(i)));
+  frames.reserve(10);
+  for (int i = 0; i < 10; ++i) {
+    frames.push_back(ping_frame("payload-" + std::to_string(i)));
+  }
   return frames;
 }
 
 std::vector<Event> ten_pongs() {
   std::vector<Event> events;
-  for (int i = 0; i < 10; ++i) events.push_back(pong_event("payload-" + std::to_string(i)));
+  events.reserve(10);
+  for (int i = 0; i < 10; ++i) {
+    events.push_back(pong_event("payload-" + std::to_string(i)));
+  }
   return events;
 }
 
@@ -368,7 +392,11 @@ struct RsvCase {
   std::uint8_t opcode;
   std::uint8_t bits;
 };
-void PrintTo(const RsvCase& c, std::ostream* os) { *os << c.name; }
+// GoogleTest finds the printer of a test parameter by this exact name.
+void PrintTo(  // NOLINT(readability-identifier-naming)
+    const RsvCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ConformanceRsvAfterEcho : public ::testing::TestWithParam<RsvCase> {};
 
@@ -418,7 +446,9 @@ struct OpcodeCase {
   std::uint8_t opcode;
   bool with_payload;
 };
-void PrintTo(const OpcodeCase& c, std::ostream* os) {
+// GoogleTest finds the printer of a test parameter by this exact name.
+void PrintTo(  // NOLINT(readability-identifier-naming)
+    const OpcodeCase& c, std::ostream* os) {
   *os << "opcode " << int{c.opcode} << (c.with_payload ? " with payload" : " empty");
 }
 
@@ -699,8 +729,10 @@ TEST(Conformance, Case6_2_2_EchoesMultiByteTextFragmentedAtCodePoints) {
   std::size_t start = 0;
   for (std::size_t i = 1; i <= kHelloUtf8.size(); ++i) {
     const bool boundary =
-        i == kHelloUtf8.size() || (static_cast<std::uint8_t>(kHelloUtf8[i]) & 0xC0u) != 0x80u;
-    if (!boundary) continue;
+        i == kHelloUtf8.size() || (static_cast<std::uint8_t>(kHelloUtf8[i]) & 0xC0U) != 0x80U;
+    if (!boundary) {
+      continue;
+    }
     const std::string piece = kHelloUtf8.substr(start, i - start);
     const bool fin = i == kHelloUtf8.size();
     frames.push_back(frames.empty() ? text_frame(piece, fin) : continuation_frame(piece, fin));
@@ -802,7 +834,11 @@ struct Utf8Case {
   std::string bytes;
   bool valid;
 };
-void PrintTo(const Utf8Case& c, std::ostream* os) { *os << c.name; }
+// GoogleTest finds the printer of a test parameter by this exact name.
+void PrintTo(  // NOLINT(readability-identifier-naming)
+    const Utf8Case& c, std::ostream* os) {
+  *os << c.name;
+}
 
 std::vector<Utf8Case> utf8_cases() {
   return {
@@ -930,7 +966,11 @@ struct FailFastCase {
   const char* name;
   std::string invalid;
 };
-void PrintTo(const FailFastCase& c, std::ostream* os) { *os << c.name; }
+// GoogleTest finds the printer of a test parameter by this exact name.
+void PrintTo(  // NOLINT(readability-identifier-naming)
+    const FailFastCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ConformanceFailFast : public ::testing::TestWithParam<FailFastCase> {};
 
@@ -1104,7 +1144,11 @@ struct LargeCase {
   std::size_t fragment_size;  // 0: one frame
   std::size_t chunk_size;     // 0: one write
 };
-void PrintTo(const LargeCase& c, std::ostream* os) { *os << c.name; }
+// GoogleTest finds the printer of a test parameter by this exact name.
+void PrintTo(  // NOLINT(readability-identifier-naming)
+    const LargeCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ConformanceLargeMessage : public ::testing::TestWithParam<LargeCase> {};
 
@@ -1121,7 +1165,7 @@ TEST_P(ConformanceLargeMessage, IsEchoedByteExactly) {
 }
 
 constexpr std::size_t kKiB = 1024;
-constexpr std::size_t kMiB = 1024 * 1024;
+constexpr std::size_t kMiB = std::size_t{1024} * 1024;
 
 INSTANTIATE_TEST_SUITE_P(
     Conformance, ConformanceLargeMessage,
@@ -1215,7 +1259,9 @@ std::optional<HttpResponse> send_upgrade_request(const UpgradeRequest& request, 
 // Sec-WebSocket-Version: 13 must be present.
 Verdict judge_rejection(const std::optional<HttpResponse>& response, const std::string& error,
                         std::vector<int> strict, bool require_version_header = false) {
-  if (!response) return {Behavior::kFailed, "no HTTP response: " + error};
+  if (!response) {
+    return {Behavior::kFailed, "no HTTP response: " + error};
+  }
   if (response->status == 101) {
     return {Behavior::kFailed, "accepted an invalid handshake with 101 Switching Protocols"};
   }
@@ -1227,7 +1273,9 @@ Verdict judge_rejection(const std::optional<HttpResponse>& response, const std::
                   " without Sec-WebSocket-Version: 13 (RFC 6455 §4.2.2 requires the header)"};
     }
   }
-  if (std::find(strict.begin(), strict.end(), response->status) != strict.end()) return {};
+  if (std::find(strict.begin(), strict.end(), response->status) != strict.end()) {
+    return {};
+  }
   if (response->status >= 400 && response->status < 600) {
     return {Behavior::kNonStrict, "answered " + std::to_string(response->status) + " " +
                                       response->reason + "; the course expects " +
@@ -1318,7 +1366,11 @@ struct KeyCase {
   const char* name;
   const char* key;
 };
-void PrintTo(const KeyCase& c, std::ostream* os) { *os << c.name; }
+// GoogleTest finds the printer of a test parameter by this exact name.
+void PrintTo(  // NOLINT(readability-identifier-naming)
+    const KeyCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ConformanceBadKey : public ::testing::TestWithParam<KeyCase> {};
 
@@ -1356,7 +1408,7 @@ TEST(Conformance, Robustness_FailsPromptlyWith1009OnDeclaredLength2Pow63Minus1) 
 // RFC 6455 §5.2: "the most significant bit MUST be 0" in a 64-bit length.
 TEST(Conformance, Robustness_FailsWith1002On64BitLengthWithTopBitSet) {
   FrameSpec frame = binary_frame("abc");
-  frame.declared_length = (std::uint64_t{1} << 63) | 5u;
+  frame.declared_length = (std::uint64_t{1} << 63) | 5U;
   FailureExpectation expect{close_code::kProtocolError};
   expect.non_strict_codes = {close_code::kMessageTooBig};
   expect.non_strict_reason =
@@ -1482,7 +1534,9 @@ TEST(ConformanceClient, ComputesRfcSampleAccept) {
 
 // RFC 3629: the harness's own UTF-8 check agrees with the table above.
 TEST(ConformanceClient, Utf8CheckAgreesWithCaseTable) {
-  for (const Utf8Case& c : utf8_cases()) EXPECT_EQ(is_valid_utf8(c.bytes), c.valid) << c.name;
+  for (const Utf8Case& c : utf8_cases()) {
+    EXPECT_EQ(is_valid_utf8(c.bytes), c.valid) << c.name;
+  }
   EXPECT_TRUE(is_valid_utf8(utf8_payload(100000)));
 }
 
@@ -1491,6 +1545,7 @@ TEST(ConformanceClient, Utf8CheckAgreesWithCaseTable) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): main, before any thread starts
   if (std::getenv("WS_ECHO_ADDR") == nullptr && !GTEST_FLAG_GET(list_tests)) {
     std::fprintf(stderr,
                  "conformance_tests: WS_ECHO_ADDR is not set; every Conformance case will fail "

@@ -23,7 +23,9 @@ ServerAddress parse_address(std::string_view text) {
                              std::string(text) + "'");
   }
   std::string host(text.substr(0, colon));
-  if (host == "localhost") host = "127.0.0.1";
+  if (host == "localhost") {
+    host = "127.0.0.1";
+  }
   in_addr parsed{};
   if (inet_pton(AF_INET, host.c_str(), &parsed) != 1) {
     throw std::runtime_error("WS_ECHO_ADDR host must be a dotted IPv4 address, got '" + host + "'");
@@ -51,6 +53,7 @@ ServerAddress echo_server_address() {
   // The stage's own server, started on first use and stopped when the test program exits.
   static std::unique_ptr<ServerProcess> own_server;
   static const ServerAddress address = [] {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing sets the environment while tests run
     const char* value = std::getenv("WS_ECHO_ADDR");
     if (value != nullptr && *value != '\0') {
       return parse_address(value);

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -62,7 +62,8 @@ TEST(ServerUnderThreadLimit, RefusesWhatItCannotServeAndKeepsRunning) {
   // connections below need.
   const rlim_t cap = virtual_size(server.pid()) + rlim_t{64} * 1024 * 1024;
   const rlimit limit{cap, cap};
-  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_AS, &limit, nullptr), 0) << std::strerror(errno);
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_AS, &limit, nullptr), 0)
+      << std::generic_category().message(errno);
 
   std::vector<std::unique_ptr<RawClient>> idle;
   for (int i = 0; i < 40; ++i) {

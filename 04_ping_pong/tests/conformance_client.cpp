@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace ws_test {
@@ -28,27 +30,29 @@ constexpr std::string_view kAcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 // Bounds on what we accept from the server, so a broken server cannot exhaust memory: the largest
 // message the suite sends is 16 MiB + 1 byte, echoed at most once per frame.
-constexpr std::uint64_t kMaxServerFrame = 32u * 1024 * 1024;
-constexpr std::size_t kMaxHttpHead = 16 * 1024;
-constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::uint64_t kMaxServerFrame = std::uint64_t{32} * 1024 * 1024;
+constexpr std::size_t kMaxHttpHead = std::size_t{16} * 1024;
+constexpr std::size_t kReadChunk = std::size_t{256} * 1024;
 
 // Masking keys differ from frame to frame (and are never all zero), so a server that reuses a
 // previous frame's key, or forgets to unmask, corrupts the echo and is caught.
 std::array<std::uint8_t, 4> next_masking_key() {
-  static std::uint32_t state = 0x9e3779b9u;
+  static std::uint32_t state = 0x9e3779b9U;
   state ^= state << 13;
   state ^= state >> 17;
   state ^= state << 5;
   std::array<std::uint8_t, 4> key{};
   for (std::size_t i = 0; i < key.size(); ++i) {
-    key[i] = static_cast<std::uint8_t>((state >> (8 * i)) | 0x01u);
+    key[i] = static_cast<std::uint8_t>((state >> (8 * i)) | 0x01U);
   }
   return key;
 }
 
 int remaining_ms(Deadline deadline) {
   const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-  if (left <= 0) return 0;
+  if (left <= 0) {
+    return 0;
+  }
   return static_cast<int>(std::min<long long>(left, 60'000));
 }
 
@@ -70,8 +74,12 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
   return text;
 }
 
@@ -80,8 +88,12 @@ std::string_view trim(std::string_view text) {
 bool has_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     const auto comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
+    if (iequals(trim(list.substr(0, comma)), token)) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
     list.remove_prefix(comma + 1);
   }
   return false;
@@ -118,9 +130,9 @@ std::string encode_frame(const FrameSpec& spec) {
   const std::uint64_t length = spec.declared_length.value_or(spec.payload.size());
   std::string out;
   out.reserve(14 + spec.payload.size());
-  out.push_back(static_cast<char>((spec.fin ? 0x80u : 0u) | ((spec.rsv & 0x7u) << 4) |
-                                  (spec.opcode & 0x0Fu)));
-  const unsigned mask_bit = spec.masked ? 0x80u : 0u;
+  out.push_back(static_cast<char>((spec.fin ? 0x80U : 0U) | ((spec.rsv & 0x7U) << 4) |
+                                  (spec.opcode & 0x0FU)));
+  const unsigned mask_bit = spec.masked ? 0x80U : 0U;
   LengthEncoding encoding = spec.length_encoding;
   if (encoding == LengthEncoding::kMinimal) {
     encoding = length < 126     ? LengthEncoding::kMinimal
@@ -132,14 +144,14 @@ std::string encode_frame(const FrameSpec& spec) {
       out.push_back(static_cast<char>(mask_bit | static_cast<unsigned>(length)));
       break;
     case LengthEncoding::k16Bit:
-      out.push_back(static_cast<char>(mask_bit | 126u));
-      out.push_back(static_cast<char>((length >> 8) & 0xFFu));
-      out.push_back(static_cast<char>(length & 0xFFu));
+      out.push_back(static_cast<char>(mask_bit | 126U));
+      out.push_back(static_cast<char>((length >> 8) & 0xFFU));
+      out.push_back(static_cast<char>(length & 0xFFU));
       break;
     case LengthEncoding::k64Bit:
-      out.push_back(static_cast<char>(mask_bit | 127u));
+      out.push_back(static_cast<char>(mask_bit | 127U));
       for (int shift = 56; shift >= 0; shift -= 8) {
-        out.push_back(static_cast<char>((length >> shift) & 0xFFu));
+        out.push_back(static_cast<char>((length >> shift) & 0xFFU));
       }
       break;
   }
@@ -147,7 +159,9 @@ std::string encode_frame(const FrameSpec& spec) {
     out += spec.payload;
     return out;
   }
-  for (const std::uint8_t byte : spec.masking_key) out.push_back(static_cast<char>(byte));
+  for (const std::uint8_t byte : spec.masking_key) {
+    out.push_back(static_cast<char>(byte));
+  }
   // RFC 6455 §5.3: octet i of the payload is XORed with octet (i mod 4) of the masking key.
   for (std::size_t i = 0; i < spec.payload.size(); ++i) {
     out.push_back(
@@ -174,7 +188,7 @@ FrameSpec pong_frame(std::string payload) {
 FrameSpec close_frame(std::uint16_t code, std::string_view reason) {
   std::string body;
   body.push_back(static_cast<char>(code >> 8));
-  body.push_back(static_cast<char>(code & 0xFFu));
+  body.push_back(static_cast<char>(code & 0xFFU));
   body += reason;
   return make_frame(opcode::kClose, std::move(body), true);
 }
@@ -196,26 +210,31 @@ std::vector<FrameSpec> fragment_message(std::uint8_t first_opcode, std::string_v
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return value;
+    if (iequals(key, name)) {
+      return value;
+    }
   }
   return std::nullopt;
 }
 
 std::string websocket_accept_for(std::string_view key) {
   const std::string input = std::string(key) + std::string(kAcceptGuid);
-  unsigned char digest[EVP_MAX_MD_SIZE];
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_size = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1) {
+  if (EVP_Digest(input.data(), input.size(), digest.data(), &digest_size, EVP_sha1(), nullptr) !=
+      1) {
     throw std::runtime_error("OpenSSL SHA-1 failed");
   }
-  return base64(digest, digest_size);
+  return base64(digest.data(), digest_size);
 }
 
 std::string make_websocket_key() {
   static std::mt19937 generator{std::random_device{}()};
-  unsigned char nonce[16];
-  for (unsigned char& byte : nonce) byte = static_cast<unsigned char>(generator() & 0xFFu);
-  return base64(nonce, sizeof nonce);
+  std::array<unsigned char, 16> nonce{};
+  for (unsigned char& byte : nonce) {
+    byte = static_cast<unsigned char>(generator() & 0xFFU);
+  }
+  return base64(nonce.data(), nonce.size());
 }
 
 ConformanceClient::ConformanceClient(int fd, ServerAddress address)
@@ -231,7 +250,9 @@ ConformanceClient::ConformanceClient(ConformanceClient&& other) noexcept
 
 ConformanceClient& ConformanceClient::operator=(ConformanceClient&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
     fd_ = std::exchange(other.fd_, -1);
     address_ = std::move(other.address_);
     rx_ = std::move(other.rx_);
@@ -243,7 +264,9 @@ ConformanceClient& ConformanceClient::operator=(ConformanceClient&& other) noexc
 }
 
 ConformanceClient::~ConformanceClient() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
 }
 
 ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadline deadline) {
@@ -255,7 +278,9 @@ ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadl
     throw std::runtime_error("refusing to connect to non-loopback host " + address.host);
   }
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (fd < 0) {
+    throw std::runtime_error(std::string("socket: ") + std::generic_category().message(errno));
+  }
   ConformanceClient client(fd, address);
   // Small chunks must leave as separate segments for the byte-by-byte cases.
   const int one = 1;
@@ -263,7 +288,7 @@ ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadl
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&target), sizeof target) != 0) {
     if (errno != EINPROGRESS) {
       throw std::runtime_error("connect to " + address.host + ":" + std::to_string(address.port) +
-                               ": " + std::strerror(errno));
+                               ": " + std::generic_category().message(errno));
     }
     pollfd waiter{fd, POLLOUT, 0};
     const int ready = ::poll(&waiter, 1, remaining_ms(deadline));
@@ -272,7 +297,8 @@ ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadl
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
     if (ready <= 0 || error != 0) {
       throw std::runtime_error("connect to " + address.host + ":" + std::to_string(address.port) +
-                               ": " + (ready <= 0 ? "timed out" : std::strerror(error)));
+                               ": " +
+                               (ready <= 0 ? "timed out" : std::generic_category().message(error)));
     }
   }
   return client;
@@ -281,16 +307,30 @@ ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadl
 std::string ConformanceClient::build_request(const UpgradeRequest& request,
                                              std::string* key_out) const {
   std::string key;
-  if (request.send_key) key = request.key.value_or(make_websocket_key());
-  if (key_out != nullptr) *key_out = key;
+  if (request.send_key) {
+    key = request.key.value_or(make_websocket_key());
+  }
+  if (key_out != nullptr) {
+    *key_out = key;
+  }
   std::string out = request.method + " " + request.target + " " + request.http_version + "\r\n";
   out += "Host: " + request.host.value_or(address_.host + ":" + std::to_string(address_.port)) +
          "\r\n";
-  if (request.upgrade) out += "Upgrade: " + *request.upgrade + "\r\n";
-  if (request.connection) out += "Connection: " + *request.connection + "\r\n";
-  if (request.send_key) out += "Sec-WebSocket-Key: " + key + "\r\n";
-  if (request.version) out += "Sec-WebSocket-Version: " + *request.version + "\r\n";
-  for (const auto& [name, value] : request.extra_headers) out += name + ": " + value + "\r\n";
+  if (request.upgrade) {
+    out += "Upgrade: " + *request.upgrade + "\r\n";
+  }
+  if (request.connection) {
+    out += "Connection: " + *request.connection + "\r\n";
+  }
+  if (request.send_key) {
+    out += "Sec-WebSocket-Key: " + key + "\r\n";
+  }
+  if (request.version) {
+    out += "Sec-WebSocket-Version: " + *request.version + "\r\n";
+  }
+  for (const auto& [name, value] : request.extra_headers) {
+    out += name + ": " + value + "\r\n";
+  }
   out += "\r\n";
   return out;
 }
@@ -298,28 +338,38 @@ std::string ConformanceClient::build_request(const UpgradeRequest& request,
 std::string ConformanceClient::open_handshake(Deadline deadline) {
   std::string key;
   const std::string request = build_request(UpgradeRequest{}, &key);
-  if (!send_bytes(request, SendPlan{}, deadline)) return "could not send the upgrade request";
+  if (!send_bytes(request, SendPlan{}, deadline)) {
+    return "could not send the upgrade request";
+  }
   std::string error;
   const auto response = read_http_response(deadline, &error);
-  if (!response) return "no handshake response: " + error;
+  if (!response) {
+    return "no handshake response: " + error;
+  }
   if (response->status != 101) {
     return "expected status 101, got " + std::to_string(response->status) + " " + response->reason;
   }
   // RFC 6455 §4.1, items 2-6 of the client's checks on the server's handshake.
   const auto upgrade = response->header("Upgrade");
-  if (!upgrade || !iequals(trim(*upgrade), "websocket")) return "101 without Upgrade: websocket";
+  if (!upgrade || !iequals(trim(*upgrade), "websocket")) {
+    return "101 without Upgrade: websocket";
+  }
   const auto connection = response->header("Connection");
-  if (!connection || !has_token(*connection, "upgrade")) return "101 without Connection: Upgrade";
+  if (!connection || !has_token(*connection, "upgrade")) {
+    return "101 without Connection: Upgrade";
+  }
   const auto accept = response->header("Sec-WebSocket-Accept");
   const std::string expected = websocket_accept_for(key);
   if (!accept || std::string(trim(*accept)) != expected) {
     return "Sec-WebSocket-Accept is '" + accept.value_or("<missing>") + "', expected '" + expected +
            "'";
   }
-  if (response->header("Sec-WebSocket-Extensions"))
+  if (response->header("Sec-WebSocket-Extensions")) {
     return "server chose an extension we never offered";
-  if (response->header("Sec-WebSocket-Protocol"))
+  }
+  if (response->header("Sec-WebSocket-Protocol")) {
     return "server chose a subprotocol we never offered";
+  }
   return {};
 }
 
@@ -328,13 +378,17 @@ std::optional<HttpResponse> ConformanceClient::read_http_response(Deadline deadl
   std::size_t head_end = std::string::npos;
   for (;;) {
     head_end = rx_.find("\r\n\r\n", rx_pos_);
-    if (head_end != std::string::npos) break;
+    if (head_end != std::string::npos) {
+      break;
+    }
     if (rx_.size() - rx_pos_ > kMaxHttpHead) {
       *error = "response head larger than 16 KiB";
       return std::nullopt;
     }
     const Fill result = fill(deadline);
-    if (result == Fill::kData) continue;
+    if (result == Fill::kData) {
+      continue;
+    }
     *error = result == Fill::kTimeout       ? "timed out waiting for the response head"
              : result == Fill::kEndOfStream ? "server closed the connection without a response"
                                             : "connection reset before a response";
@@ -346,7 +400,9 @@ std::optional<HttpResponse> ConformanceClient::read_http_response(Deadline deadl
   bool first = true;
   while (line_start <= head.size()) {
     auto line_end = head.find("\r\n", line_start);
-    if (line_end == std::string_view::npos) line_end = head.size();
+    if (line_end == std::string_view::npos) {
+      line_end = head.size();
+    }
     const std::string_view line = head.substr(line_start, line_end - line_start);
     if (first) {
       // "HTTP/1.1 101 Switching Protocols"
@@ -376,7 +432,9 @@ std::optional<HttpResponse> ConformanceClient::read_http_response(Deadline deadl
                                       std::string(trim(line.substr(colon + 1))));
       }
     }
-    if (line_end == head.size()) break;
+    if (line_end == head.size()) {
+      break;
+    }
     line_start = line_end + 2;
   }
   rx_pos_ = head_end + 4;
@@ -391,31 +449,45 @@ bool ConformanceClient::send_bytes(std::string_view bytes, const SendPlan& plan,
   while (offset < bytes.size()) {
     const std::size_t chunk_end = std::min(bytes.size(), offset + chunk);
     while (offset < chunk_end) {
-      if (failed_) return false;
+      if (failed_) {
+        return false;
+      }
       // After the server's end of stream POLLIN stays set forever; watching it would spin.
       pollfd waiter{fd_, static_cast<short>(eof_ ? POLLOUT : (POLLOUT | POLLIN)), 0};
       const int ready = ::poll(&waiter, 1, remaining_ms(deadline));
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) return false;
+      if (ready < 0 && errno == EINTR) {
+        continue;
+      }
+      if (ready <= 0) {
+        return false;
+      }
       // Drain the server's output while we write, so a server that echoes while it reads never
       // blocks on a full send buffer while we block on ours.
       if ((waiter.revents & POLLIN) != 0 && !eof_) {
-        if (fill_now() == Fill::kReset) return false;
+        if (fill_now() == Fill::kReset) {
+          return false;
+        }
       }
       if ((waiter.revents & (POLLERR | POLLHUP)) != 0 && (waiter.revents & POLLOUT) == 0) {
         failed_ = true;
         return false;
       }
-      if ((waiter.revents & POLLOUT) == 0) continue;
+      if ((waiter.revents & POLLOUT) == 0) {
+        continue;
+      }
       const ssize_t sent = ::send(fd_, bytes.data() + offset, chunk_end - offset, MSG_NOSIGNAL);
       if (sent < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+          continue;
+        }
         failed_ = true;
         return false;
       }
       offset += static_cast<std::size_t>(sent);
     }
-    if (plan.pause.count() > 0 && offset < bytes.size()) std::this_thread::sleep_for(plan.pause);
+    if (plan.pause.count() > 0 && offset < bytes.size()) {
+      std::this_thread::sleep_for(plan.pause);
+    }
   }
   return true;
 }
@@ -428,8 +500,8 @@ ReadResult ConformanceClient::read_frame(Deadline deadline) {
     if (data.size() >= 2) {
       const auto b0 = static_cast<std::uint8_t>(data[0]);
       const auto b1 = static_cast<std::uint8_t>(data[1]);
-      const bool masked = (b1 & 0x80u) != 0;
-      std::uint64_t length = b1 & 0x7Fu;
+      const bool masked = (b1 & 0x80U) != 0;
+      std::uint64_t length = b1 & 0x7FU;
       std::size_t header = 2;
       bool minimal = true;
       bool have_length = true;
@@ -465,9 +537,9 @@ ReadResult ConformanceClient::read_frame(Deadline deadline) {
         const std::size_t total = header + key_size + static_cast<std::size_t>(length);
         if (data.size() >= total) {
           ServerFrame& frame = result.frame;
-          frame.fin = (b0 & 0x80u) != 0;
-          frame.rsv = static_cast<std::uint8_t>((b0 >> 4) & 0x7u);
-          frame.opcode = static_cast<std::uint8_t>(b0 & 0x0Fu);
+          frame.fin = (b0 & 0x80U) != 0;
+          frame.rsv = static_cast<std::uint8_t>((b0 >> 4) & 0x7U);
+          frame.opcode = static_cast<std::uint8_t>(b0 & 0x0FU);
           frame.masked = masked;
           frame.minimal_length = minimal;
           frame.payload.assign(data.substr(header + key_size, static_cast<std::size_t>(length)));
@@ -485,7 +557,9 @@ ReadResult ConformanceClient::read_frame(Deadline deadline) {
       }
     }
     const Fill filled = fill(deadline);
-    if (filled == Fill::kData) continue;
+    if (filled == Fill::kData) {
+      continue;
+    }
     if (filled == Fill::kTimeout) {
       result.status = ReadStatus::kTimeout;
       return result;
@@ -501,7 +575,7 @@ ReadResult ConformanceClient::read_frame(Deadline deadline) {
   }
 }
 
-void ConformanceClient::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+void ConformanceClient::shutdown_write() const { ::shutdown(fd_, SHUT_WR); }
 
 void ConformanceClient::reset() {
   const linger hard{1, 0};
@@ -512,13 +586,21 @@ void ConformanceClient::reset() {
 }
 
 ConformanceClient::Fill ConformanceClient::fill(Deadline deadline) {
-  if (eof_) return Fill::kEndOfStream;
-  if (failed_) return Fill::kReset;
+  if (eof_) {
+    return Fill::kEndOfStream;
+  }
+  if (failed_) {
+    return Fill::kReset;
+  }
   for (;;) {
     pollfd waiter{fd_, POLLIN, 0};
     const int ready = ::poll(&waiter, 1, remaining_ms(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return Fill::kTimeout;
+    if (ready < 0 && errno == EINTR) {
+      continue;
+    }
+    if (ready <= 0) {
+      return Fill::kTimeout;
+    }
     return fill_now();
   }
 }
@@ -536,7 +618,9 @@ ConformanceClient::Fill ConformanceClient::fill_now() {
     eof_ = true;
     return Fill::kEndOfStream;
   }
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return Fill::kData;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    return Fill::kData;
+  }
   failed_ = true;
   return Fill::kReset;
 }
@@ -545,7 +629,7 @@ void ConformanceClient::compact() {
   if (rx_pos_ == rx_.size()) {
     rx_.clear();
     rx_pos_ = 0;
-  } else if (rx_pos_ > 1024 * 1024 && rx_pos_ > rx_.size() / 2) {
+  } else if (rx_pos_ > std::size_t{1024} * 1024 && rx_pos_ > rx_.size() / 2) {
     rx_.erase(0, rx_pos_);
     rx_pos_ = 0;
   }

@@ -120,7 +120,7 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 
   /// Returns the value of the first header named `name` (case-insensitive), if any.
-  std::optional<std::string> header(std::string_view name) const;
+  [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
 };
 
 /// Fields of an opening handshake request. The defaults form a valid RFC 6455 §4.1 request;
@@ -187,12 +187,12 @@ class ConformanceClient {
   ReadResult read_frame(Deadline deadline);
 
   /// Half-closes our sending side (TCP FIN), keeping the read side open.
-  void shutdown_write();
+  void shutdown_write() const;
   /// Drops the connection with a TCP RST (SO_LINGER 0), like a crashed client.
   void reset();
 
   /// Returns true once the server's end of stream or a connection error has been seen.
-  bool peer_gone() const { return eof_ || failed_; }
+  [[nodiscard]] bool peer_gone() const { return eof_ || failed_; }
 
  private:
   ConformanceClient(int fd, ServerAddress address);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -33,14 +34,20 @@ std::string describe(const Event& event) {
 }
 
 std::string describe(const std::vector<Event>& events) {
-  if (events.empty()) return "nothing";
+  if (events.empty()) {
+    return "nothing";
+  }
   std::string out;
   const std::size_t shown = std::min<std::size_t>(events.size(), 6);
   for (std::size_t i = 0; i < shown; ++i) {
-    if (i > 0) out += ", ";
+    if (i > 0) {
+      out += ", ";
+    }
     out += describe(events[i]);
   }
-  if (shown < events.size()) out += ", ... (" + std::to_string(events.size()) + " in all)";
+  if (shown < events.size()) {
+    out += ", ... (" + std::to_string(events.size()) + " in all)";
+  }
   return out;
 }
 
@@ -48,7 +55,9 @@ std::string describe(const std::vector<Event>& events) {
 std::string describe_mismatch(const std::vector<Event>& expected, const std::vector<Event>& got) {
   const std::size_t common = std::min(expected.size(), got.size());
   for (std::size_t i = 0; i < common; ++i) {
-    if (expected[i] == got[i]) continue;
+    if (expected[i] == got[i]) {
+      continue;
+    }
     const Event& want = expected[i];
     const Event& have = got[i];
     std::string out = "event #" + std::to_string(i + 1) + ": expected " + describe(want) +
@@ -71,7 +80,9 @@ std::string describe_mismatch(const std::vector<Event>& expected, const std::vec
 }
 
 std::string describe_close(const CloseSeen& close) {
-  if (!close.code) return "an empty close frame";
+  if (!close.code) {
+    return "an empty close frame";
+  }
   return "close " + std::to_string(*close.code) +
          (close.reason.empty() ? "" : " \"" + preview(close.reason) + "\"");
 }
@@ -93,7 +104,9 @@ Registry& registry() {
 
 std::string current_test_name() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  if (info == nullptr) return "<outside a test>";
+  if (info == nullptr) {
+    return "<outside a test>";
+  }
   return std::string(info->test_suite_name()) + "." + info->name();
 }
 
@@ -116,7 +129,7 @@ class SummaryListener : public ::testing::EmptyTestEventListener {
     bool known = false;
     {
       std::lock_guard lock(reg.mutex);
-      known = reg.verdicts.count(name) != 0;
+      known = reg.verdicts.contains(name);
     }
     // A case that threw (connection refused, handshake failed) never reached a verdict.
     if (!known && info.result()->Failed() && is_conformance_case(info)) {
@@ -127,18 +140,23 @@ class SummaryListener : public ::testing::EmptyTestEventListener {
   void OnTestProgramEnd(const ::testing::UnitTest& /*unit_test*/) override {
     Registry& reg = registry();
     std::lock_guard lock(reg.mutex);
-    std::size_t counts[3] = {0, 0, 0};
-    for (const auto& name : reg.order) ++counts[static_cast<int>(reg.verdicts[name].behavior)];
+    std::array<std::size_t, 3> counts{};
+    for (const auto& name : reg.order) {
+      ++counts.at(static_cast<std::size_t>(reg.verdicts[name].behavior));
+    }
     std::printf("[conformance] %zu cases: %zu OK, %zu NON-STRICT, %zu FAILED\n", reg.order.size(),
                 counts[0], counts[1], counts[2]);
     for (const auto& name : reg.order) {
       const Verdict& verdict = reg.verdicts[name];
-      if (verdict.behavior == Behavior::kOk) continue;
+      if (verdict.behavior == Behavior::kOk) {
+        continue;
+      }
       std::printf("[conformance] %-10s %s: %s\n", to_string(verdict.behavior), name.c_str(),
                   verdict.detail.c_str());
     }
     std::fflush(stdout);
-    if (const char* path = std::getenv("WS_CONFORMANCE_REPORT"); path != nullptr && *path) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, before or after every test thread
+    if (const char* path = std::getenv("WS_CONFORMANCE_REPORT"); path != nullptr && (*path != 0)) {
       std::ofstream report(path);
       for (const auto& name : reg.order) {
         const Verdict& verdict = reg.verdicts[name];
@@ -164,7 +182,9 @@ Session::Session() : Session(echo_server_address()) {}
 Session::Session(const ServerAddress& address)
     : client_(ConformanceClient::connect(address, deadline_in(kReplyDeadline))) {
   const std::string problem = client_.open_handshake(deadline_in(kReplyDeadline));
-  if (!problem.empty()) throw std::runtime_error("opening handshake failed: " + problem);
+  if (!problem.empty()) {
+    throw std::runtime_error("opening handshake failed: " + problem);
+  }
   started_ = Clock::now();
 }
 
@@ -172,7 +192,9 @@ bool Session::send(const std::vector<FrameSpec>& frames, const SendPlan& plan) {
   std::string bytes;
   for (const FrameSpec& frame : frames) {
     bytes += encode_frame(frame);
-    if ((frame.opcode & 0x0Fu) == opcode::kClose) observation_.we_sent_close = true;
+    if ((frame.opcode & 0x0FU) == opcode::kClose) {
+      observation_.we_sent_close = true;
+    }
   }
   return send_raw(bytes, plan);
 }
@@ -190,19 +212,25 @@ bool Session::send_raw(std::string_view bytes, const SendPlan& plan) {
 // otherwise keep step() succeeding forever.
 void Session::await_events(std::size_t count, Deadline deadline) {
   while (observation_.events.size() < count && !closed() && Clock::now() < deadline) {
-    if (!step(deadline)) break;
+    if (!step(deadline)) {
+      break;
+    }
   }
 }
 
 void Session::await_close(Deadline deadline) {
   while (!closed() && Clock::now() < deadline) {
-    if (!step(deadline)) break;
+    if (!step(deadline)) {
+      break;
+    }
   }
   if (observation_.close && !observation_.tcp_closed_by_server) {
     // RFC 6455 §7.1.1: after the close handshake the server closes TCP first; we only wait.
     const Deadline tcp_deadline = deadline_in(kTcpCloseDeadline);
     while (!observation_.tcp_closed_by_server && Clock::now() < tcp_deadline) {
-      if (!step(tcp_deadline)) break;
+      if (!step(tcp_deadline)) {
+        break;
+      }
     }
   }
 }
@@ -213,10 +241,14 @@ void Session::close_with(const FrameSpec& frame, Deadline deadline) {
 }
 
 bool Session::step(Deadline deadline) {
-  if (observation_.tcp_closed_by_server || !observation_.server_violation.empty()) return false;
+  if (observation_.tcp_closed_by_server || !observation_.server_violation.empty()) {
+    return false;
+  }
   ReadResult result = client_.read_frame(deadline);
   const auto violation = [this](std::string what) {
-    if (observation_.server_violation.empty()) observation_.server_violation = std::move(what);
+    if (observation_.server_violation.empty()) {
+      observation_.server_violation = std::move(what);
+    }
     return false;
   };
   switch (result.status) {
@@ -226,7 +258,9 @@ bool Session::step(Deadline deadline) {
     case ReadStatus::kReset:
       observation_.tcp_closed_by_server = true;
       observation_.tcp_end = result.status;
-      if (!observation_.close) observation_.time_to_close = Clock::now() - started_;
+      if (!observation_.close) {
+        observation_.time_to_close = Clock::now() - started_;
+      }
       return false;
     case ReadStatus::kMalformed:
       return violation("unreadable server frame: " + result.error);
@@ -239,17 +273,25 @@ bool Session::step(Deadline deadline) {
     return violation("server sent opcode " + std::to_string(frame.opcode) +
                      " after its close frame");
   }
-  if (frame.masked) return violation("server frame is masked (RFC 6455 §5.1 forbids it)");
-  if (frame.rsv != 0) return violation("server frame has RSV bits set without an extension");
-  if (!frame.minimal_length) return violation("server frame length not minimally encoded (§5.2)");
-  const bool control = (frame.opcode & 0x8u) != 0;
+  if (frame.masked) {
+    return violation("server frame is masked (RFC 6455 §5.1 forbids it)");
+  }
+  if (frame.rsv != 0) {
+    return violation("server frame has RSV bits set without an extension");
+  }
+  if (!frame.minimal_length) {
+    return violation("server frame length not minimally encoded (§5.2)");
+  }
+  const bool control = (frame.opcode & 0x8U) != 0;
   if (control && (!frame.fin || frame.payload.size() > 125)) {
     return violation("server control frame fragmented or longer than 125 bytes (§5.5)");
   }
   switch (frame.opcode) {
     case opcode::kClose: {
       CloseSeen close;
-      if (frame.payload.size() == 1) return violation("server close frame with a 1-byte body");
+      if (frame.payload.size() == 1) {
+        return violation("server close frame with a 1-byte body");
+      }
       if (frame.payload.size() >= 2) {
         close.code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(frame.payload[0]) << 8) |
                                                 static_cast<std::uint8_t>(frame.payload[1]));
@@ -278,12 +320,16 @@ bool Session::step(Deadline deadline) {
       return true;
     case opcode::kText:
     case opcode::kBinary:
-      if (partial_) return violation("server started a new message inside a fragmented one");
+      if (partial_) {
+        return violation("server started a new message inside a fragmented one");
+      }
       partial_ = Event{frame.opcode == opcode::kText ? Event::Kind::kText : Event::Kind::kBinary,
                        frame.payload};
       break;
     case opcode::kContinuation:
-      if (!partial_) return violation("server sent a continuation frame with no message open");
+      if (!partial_) {
+        return violation("server sent a continuation frame with no message open");
+      }
       partial_->payload += frame.payload;
       break;
     default:
@@ -309,8 +355,12 @@ const char* to_string(Behavior behavior) {
 }
 
 Verdict worst(Verdict a, const Verdict& b) {
-  if (b.behavior == Behavior::kOk) return a;
-  if (a.behavior == Behavior::kOk) return b;
+  if (b.behavior == Behavior::kOk) {
+    return a;
+  }
+  if (a.behavior == Behavior::kOk) {
+    return b;
+  }
   Verdict out;
   out.behavior = std::max(a.behavior, b.behavior);
   out.detail = a.detail + "; " + b.detail;
@@ -319,10 +369,14 @@ Verdict worst(Verdict a, const Verdict& b) {
 
 Verdict judge_clean_echo(const Observation& seen, const std::vector<Event>& expected,
                          CloseEcho close) {
-  if (!seen.server_violation.empty()) return {Behavior::kFailed, seen.server_violation};
+  if (!seen.server_violation.empty()) {
+    return {Behavior::kFailed, seen.server_violation};
+  }
   if (seen.events != expected) {
     std::string detail = describe_mismatch(expected, seen.events);
-    if (seen.close) detail += " (then " + describe_close(*seen.close) + ")";
+    if (seen.close) {
+      detail += " (then " + describe_close(*seen.close) + ")";
+    }
     return {Behavior::kFailed, detail};
   }
   if (!seen.close) {
@@ -358,7 +412,9 @@ Verdict judge_clean_echo(const Observation& seen, const std::vector<Event>& expe
 }
 
 Verdict judge_failure(const Observation& seen, const FailureExpectation& expect) {
-  if (!seen.server_violation.empty()) return {Behavior::kFailed, seen.server_violation};
+  if (!seen.server_violation.empty()) {
+    return {Behavior::kFailed, seen.server_violation};
+  }
   Verdict verdict;
   if (seen.events != expect.before) {
     if (!is_prefix(seen.events, expect.before)) {
@@ -438,21 +494,33 @@ bool is_valid_utf8(std::string_view bytes) {
       need = 1;
     } else if (b0 >= 0xE0 && b0 <= 0xEF) {
       need = 2;
-      if (b0 == 0xE0) low = 0xA0;
-      if (b0 == 0xED) high = 0x9F;
+      if (b0 == 0xE0) {
+        low = 0xA0;
+      }
+      if (b0 == 0xED) {
+        high = 0x9F;
+      }
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
       need = 3;
-      if (b0 == 0xF0) low = 0x90;
-      if (b0 == 0xF4) high = 0x8F;
+      if (b0 == 0xF0) {
+        low = 0x90;
+      }
+      if (b0 == 0xF4) {
+        high = 0x8F;
+      }
     } else {
       return false;
     }
     for (std::size_t k = 1; k <= need; ++k) {
-      if (i + k >= bytes.size()) return false;
+      if (i + k >= bytes.size()) {
+        return false;
+      }
       const auto b = static_cast<std::uint8_t>(bytes[i + k]);
       const std::uint8_t lo = k == 1 ? low : 0x80;
       const std::uint8_t hi = k == 1 ? high : 0xBF;
-      if (b < lo || b > hi) return false;
+      if (b < lo || b > hi) {
+        return false;
+      }
     }
     i += need + 1;
   }
@@ -469,14 +537,16 @@ std::string preview(std::string_view bytes) {
   if (printable) {
     out = "'" + std::string(shown) + "'";
   } else {
-    static const char* kHex = "0123456789abcdef";
+    static const char* k_hex = "0123456789abcdef";
     for (const char c : shown) {
       const auto byte = static_cast<std::uint8_t>(c);
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xFu];
+      out += k_hex[byte >> 4];
+      out += k_hex[byte & 0xFU];
     }
   }
-  if (bytes.size() > kShown) out += "...";
+  if (bytes.size() > kShown) {
+    out += "...";
+  }
   return out;
 }
 
