@@ -73,7 +73,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
   const auto [pid, fd] = spawn_server(all);
   pid_ = pid;
   reader_ = std::thread([this, fd = fd] { read_output(fd); });
-  const auto line = wait_for_line("listening on http://", 10s);
+  const auto line = wait_for_line("listening on ", 10s);  // http:// or, with TLS, https://
   if (!line) {
     stop(SIGKILL);
     throw std::runtime_error("server did not print its listening line");

@@ -45,8 +45,6 @@ std::string random_instance_id() {
   return hex.data();
 }
 
-LocalBroker::LocalBroker() : instance_(random_instance_id()) {}
-
 std::unique_ptr<Broker> make_broker(const std::string& redis) {
   if (redis.empty()) {
     return std::make_unique<LocalBroker>();

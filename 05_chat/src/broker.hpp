@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,6 +25,9 @@
 #include <vector>
 
 namespace ws {
+
+/// How many messages a room's history keeps: on one server, and in the store the servers share.
+inline constexpr std::size_t kRoomHistorySize = 50;
 
 /// A chat message as the instances exchange it: the new_message payload, plus who published it
 /// (the instance's random id) and that instance's sequence number for it. The pair identifies
@@ -64,9 +68,6 @@ class Broker {
   /// Stops the broker's thread; after it returns no callback runs. Idempotent.
   virtual void stop() = 0;
 
-  /// This instance's id, as it appears in SharedMessage::origin.
-  [[nodiscard]] virtual const std::string& instance() const = 0;
-
   /// Shares a message a local member sent in `room`: adds it to the room's shared history and
   /// tells the other instances. Called under the room's lock, so the room's messages are
   /// published in the order local members received them, each with this instance's next
@@ -91,10 +92,8 @@ class Broker {
 /// The in-process default: one instance, nothing to share with.
 class LocalBroker final : public Broker {
  public:
-  LocalBroker();
   void start(Listener /*listener*/) override {}
   void stop() override {}
-  [[nodiscard]] const std::string& instance() const override { return instance_; }
   bool publish(const std::string& /*room*/, const nlohmann::json& /*message*/) override {
     return false;
   }
@@ -108,9 +107,6 @@ class LocalBroker final : public Broker {
   std::optional<std::string> take_token(const std::string& /*token*/) override {
     return std::nullopt;
   }
-
- private:
-  std::string instance_;
 };
 
 /// A random instance id: 8 hex digits from OpenSSL's RAND_bytes.

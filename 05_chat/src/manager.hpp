@@ -49,7 +49,7 @@ class Manager {
   explicit Manager(Broker& broker);
 
   /// How many messages a room remembers for newcomers.
-  static constexpr std::size_t kHistorySize = 50;
+  static constexpr std::size_t kHistorySize = kRoomHistorySize;
   /// The room every client starts in.
   static constexpr const char* kDefaultRoom = "general";
 

@@ -216,7 +216,7 @@ bool RedisBroker::publish(const std::string& room, const nlohmann::json& message
   // and the next message gets a new one (a gap is harmless, a reused number would be dropped).
   const std::string text = encode_shared({instance_, ++sequence_, message});
   const std::string key = history_key(room);
-  const std::string history_start = std::to_string(-kHistorySize);
+  const std::string history_start = "-" + std::to_string(kRoomHistorySize);
   try {
     // One transaction, one round trip: the history and the live channel never disagree about
     // which messages exist, as seen by any other client of this Redis.

@@ -38,12 +38,9 @@ class RedisBroker final : public Broker {
   /// How long any one Redis command or connection attempt may take before Redis counts as
   /// unreachable. A stalled Redis costs each publish at most this, then the link is marked down.
   static constexpr std::chrono::milliseconds kCommandTimeout{1000};
-  /// How many messages a room's shared history keeps (as the Manager's own history).
-  static constexpr int kHistorySize = 50;
 
   void start(Listener listener) override;
   void stop() override;
-  [[nodiscard]] const std::string& instance() const override { return instance_; }
   bool publish(const std::string& room, const nlohmann::json& message) override;
   std::optional<std::vector<SharedMessage>> history(const std::string& room) override;
   bool share_token(const std::string& token, const std::string& username,

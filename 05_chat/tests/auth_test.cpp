@@ -134,16 +134,23 @@ TEST(Otp, OneUserCannotTakeEverySlot) {
   EXPECT_TRUE(issue(otps, "mallory", now + 11s)) << "so does an expired one";
 }
 
-TEST(Otp, SharedTokensAreRedeemedOnceByAnyServer) {
-  ws_test::MemoryHub hub;
-  ws_test::MemoryBroker broker_a(hub, "a");
-  ws_test::MemoryBroker broker_b(hub, "b");
-  OtpStore server_a(10s, 100, 10);
-  OtpStore server_b(10s, 100, 10);
-  server_a.share_through(broker_a);
-  server_b.share_through(broker_b);
-  const auto now = OtpStore::Clock::now();
+// Two servers' token stores, A and B, sharing tokens through an in-memory broker hub.
+class SharedOtp : public ::testing::Test {
+ protected:
+  SharedOtp() {
+    server_a.share_through(broker_a);
+    server_b.share_through(broker_b);
+  }
 
+  ws_test::MemoryHub hub;
+  ws_test::MemoryBroker broker_a{hub, "a"};
+  ws_test::MemoryBroker broker_b{hub, "b"};
+  OtpStore server_a{10s, 100, 10};
+  OtpStore server_b{10s, 100, 10};
+  const OtpStore::Clock::time_point now = OtpStore::Clock::now();
+};
+
+TEST_F(SharedOtp, TokensAreRedeemedOnceByAnyServer) {
   const auto token = issue(server_a, "alice", now);
   ASSERT_TRUE(token);
   EXPECT_EQ(server_b.redeem(*token, now), "alice") << "issued by A, good on B";
@@ -156,16 +163,7 @@ TEST(Otp, SharedTokensAreRedeemedOnceByAnyServer) {
   EXPECT_EQ(server_b.redeem(*other, now), std::nullopt) << "used on A: gone for B too";
 }
 
-TEST(Otp, WithoutTheSharedStoreATokenIsGoodOnItsOwnServer) {
-  ws_test::MemoryHub hub;
-  ws_test::MemoryBroker broker_a(hub, "a");
-  ws_test::MemoryBroker broker_b(hub, "b");
-  OtpStore server_a(10s, 100, 10);
-  OtpStore server_b(10s, 100, 10);
-  server_a.share_through(broker_a);
-  server_b.share_through(broker_b);
-  const auto now = OtpStore::Clock::now();
-
+TEST_F(SharedOtp, WithoutTheSharedStoreATokenIsGoodOnItsOwnServer) {
   broker_a.reachable = false;  // Redis lost while logging in
   const auto token = issue(server_a, "alice", now);
   ASSERT_TRUE(token) << "logins keep working";

@@ -29,7 +29,6 @@ class MemoryBroker final : public ws::Broker {
 
   void start(Listener /*listener*/) override {}
   void stop() override {}
-  [[nodiscard]] const std::string& instance() const override { return instance_; }
 
   bool publish(const std::string& room, const nlohmann::json& message) override {
     if (!reachable) {

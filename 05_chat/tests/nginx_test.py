@@ -37,14 +37,7 @@ STEP_TIMEOUT = 5.0
 
 def find_nginx():
     """nginx's path; exits 77 (or fails under WS_REQUIRE_E2E=1) when it is not installed."""
-    for path in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if path and os.access(path, os.X_OK):
-            return path
-    message = "nginx is missing; run ./course setup"
-    if os.environ.get("WS_REQUIRE_E2E") == "1":
-        raise RuntimeError(message)
-    print(f"skipped: {message}", flush=True)
-    sys.exit(harness.SKIP_EXIT_CODE)
+    return harness.require_program("nginx", "the reverse-proxy tests")
 
 
 def make_certificate(directory):

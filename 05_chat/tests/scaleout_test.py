@@ -16,7 +16,7 @@ import json
 import os
 import re
 import shutil
-import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -40,14 +40,7 @@ STEP_TIMEOUT = 5.0
 
 def find_redis():
     """redis-server's path; exits 77 (or fails under WS_REQUIRE_E2E=1) when it is missing."""
-    for path in (shutil.which("redis-server"), "/usr/bin/redis-server"):
-        if path and os.access(path, os.X_OK):
-            return path
-    message = "redis-server is missing; run ./course setup"
-    if os.environ.get("WS_REQUIRE_E2E") == "1":
-        raise RuntimeError(message)
-    print(f"skipped: {message}", flush=True)
-    sys.exit(harness.SKIP_EXIT_CODE)
+    return harness.require_program("redis-server", "the scale-out tests")
 
 
 class Redis:
@@ -74,7 +67,6 @@ class Redis:
 
     def ping(self):
         """True if Redis answers PING (with redis-cli's wire format written by hand: RESP)."""
-        import socket  # pylint: disable=import-outside-toplevel
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                 sock.sendall(b"*1\r\n$4\r\nPING\r\n")
@@ -87,6 +79,15 @@ class Redis:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=5)
+
+
+def start_redis(test, prefix):
+    """A temporary directory and a redis-server in it on a free port, both gone after `test`."""
+    directory = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+    redis = Redis(directory, free_port())
+    test.addCleanup(redis.kill)
+    return directory, redis
 
 
 def login(port, username, password, scheme="http", context=None):
@@ -125,10 +126,7 @@ class TwoServers(unittest.IsolatedAsyncioTestCase):
     """Each test gets its own redis-server and two chat servers, A and B, sharing it."""
 
     def setUp(self):
-        self.directory = tempfile.mkdtemp(prefix="ws05_scaleout_")
-        self.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
-        self.redis = Redis(self.directory, free_port())
-        self.addCleanup(self.redis.kill)
+        self.directory, self.redis = start_redis(self, "ws05_scaleout_")
         self.servers = [self.start_chat() for _ in range(2)]
         self.a, self.b = self.servers
 
@@ -255,10 +253,7 @@ class BehindNginx(unittest.IsolatedAsyncioTestCase):
     """nginx terminates TLS and takes turns between two chat servers sharing one Redis."""
 
     def setUp(self):
-        self.directory = tempfile.mkdtemp(prefix="ws05_scaleout_nginx_")
-        self.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
-        self.redis = Redis(self.directory, free_port())
-        self.addCleanup(self.redis.kill)
+        self.directory, self.redis = start_redis(self, "ws05_scaleout_nginx_")
         crt, key = make_certificate(self.directory)
         self.context = ssl.create_default_context(cafile=crt)
         for attempt in range(3):  # another program may take the free port before nginx does
@@ -314,4 +309,6 @@ class BehindNginx(unittest.IsolatedAsyncioTestCase):
 
 if __name__ == "__main__":
     harness.start_watchdog()
+    find_redis()  # skip before starting anything when redis-server or nginx is missing
+    find_nginx()
     unittest.main(verbosity=2)

@@ -20,7 +20,8 @@ namespace ws_test {
 using namespace std::chrono_literals;
 
 /// A running server. Starts it with `--port 0` plus `args` and waits for its
-/// `listening on http://...` line. Stops it (SIGTERM, then SIGKILL) when destroyed.
+/// `listening on http://...` (or `https://...`) line. Stops it (SIGTERM, then SIGKILL) when
+/// destroyed.
 class ServerProcess {
  public:
   explicit ServerProcess(const std::vector<std::string>& args = {});

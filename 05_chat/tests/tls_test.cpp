@@ -14,13 +14,11 @@
 #include <unistd.h>
 
 #include <array>
-#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -120,122 +118,19 @@ struct Certificate {
   std::string key;
 };
 
-// The server started with TLS on a free port. ServerProcess waits for an http:// line, so this
-// helper reads the https:// one itself.
-class TlsServer {
- public:
-  explicit TlsServer(const Certificate& certificate, std::vector<std::string> extra = {}) {
-    std::array<int, 2> pipe_fds{};
-    if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
-      throw std::runtime_error("pipe2 failed");
-    }
-    std::vector<std::string> args = {
-        WS_SERVER_PATH, "--port", "0", "--tls-cert", certificate.crt, "--tls-key", certificate.key};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (auto& arg : args) {
-      argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-    const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(pipe_fds[1]);
-    if (rc != 0) {
-      ::close(pipe_fds[0]);
-      throw std::runtime_error("cannot start the server");
-    }
-    reader_ = std::thread([this, fd = pipe_fds[0]] { read_output(fd); });
-    const auto line = wait_for_line("listening on https://127.0.0.1:", 10s);
-    if (!line) {
-      throw std::runtime_error("no https listening line; the server printed:\n" + output());
-    }
-    port_ = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));
+// The server's arguments for TLS with `certificate` (ServerProcess adds the free port).
+std::vector<std::string> tls_args(const Certificate& certificate) {
+  return {"--tls-cert", certificate.crt, "--tls-key", certificate.key};
+}
+
+// Everything the server printed, for a failure message.
+std::string output_of(ServerProcess& server) {
+  std::string all;
+  for (const auto& line : server.lines()) {
+    all += line + "\n";
   }
-  TlsServer(const TlsServer&) = delete;
-  TlsServer& operator=(const TlsServer&) = delete;
-  ~TlsServer() { stop(); }
-
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-
-  // SIGTERM, then SIGKILL after 10 s; returns the exit code (-1 if killed), once.
-  int stop() {
-    if (reader_.joinable()) {
-      ::kill(pid_, SIGTERM);
-      const auto deadline = Clock::now() + 10s;
-      int status = 0;
-      while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() >= deadline) {
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          status = -1;
-          break;
-        }
-        std::this_thread::sleep_for(5ms);
-      }
-      exit_code_ = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      reader_.join();
-    }
-    return exit_code_;
-  }
-
-  std::optional<std::string> wait_for_line(const std::string& text,
-                                           std::chrono::milliseconds timeout = 5s) {
-    std::unique_lock lock(mutex_);
-    std::optional<std::string> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (const auto& line : lines_) {
-        if (line.find(text) != std::string::npos) {
-          found = line;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
-  std::string output() {
-    const std::lock_guard lock(mutex_);
-    std::string all;
-    for (const auto& line : lines_) {
-      all += line + "\n";
-    }
-    return all;
-  }
-
- private:
-  void read_output(int fd) {
-    std::string pending;
-    std::array<char, 4096> chunk{};
-    ssize_t n = 0;
-    while ((n = ::read(fd, chunk.data(), chunk.size())) > 0) {
-      pending.append(chunk.data(), static_cast<std::size_t>(n));
-      for (auto newline = pending.find('\n'); newline != std::string::npos;
-           newline = pending.find('\n')) {
-        {
-          const std::lock_guard lock(mutex_);
-          lines_.push_back(pending.substr(0, newline));
-        }
-        changed_.notify_all();
-        pending.erase(0, newline + 1);
-      }
-    }
-    ::close(fd);
-  }
-
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-  int exit_code_ = -1;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> lines_;
-};
+  return all;
+}
 
 // A TLS client on a blocking loopback socket with 5 s send and receive timeouts, trusting only
 // `ca_file` and checking that the certificate is valid for 127.0.0.1, as a browser would.
@@ -380,7 +275,7 @@ class Tls : public ::testing::Test {
 };
 
 TEST_F(Tls, ServesThePageAndTheLoginOverHttps) {
-  TlsServer server(certificate_);
+  ServerProcess server(tls_args(certificate_));
   const HttpsResult page = https(server.port(), certificate_.crt, "GET", "/");
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.body, read_file(std::string(WS_TESTS_DIR) + "/../web/index.html"))
@@ -392,7 +287,7 @@ TEST_F(Tls, ServesThePageAndTheLoginOverHttps) {
 }
 
 TEST_F(Tls, TheDefaultAllowedOriginIsTheHttpsOne) {
-  TlsServer server(certificate_);
+  ServerProcess server(tls_args(certificate_));
   const std::string port = std::to_string(server.port());
   const std::string& ca = certificate_.crt;
   EXPECT_EQ(upgrade_status(server.port(), ca, login_otp(server.port(), ca, "bob", "builder"),
@@ -404,7 +299,7 @@ TEST_F(Tls, TheDefaultAllowedOriginIsTheHttpsOne) {
 }
 
 TEST_F(Tls, TwoUsersChatOverWssWithPythonWebsockets) {
-  TlsServer server(certificate_);
+  ServerProcess server(tls_args(certificate_));
   const std::string& ca = certificate_.crt;
   const std::string alice = login_otp(server.port(), ca, "alice", "wonderland");
   const std::string bob = login_otp(server.port(), ca, "bob", "builder");
@@ -416,21 +311,21 @@ TEST_F(Tls, TwoUsersChatOverWssWithPythonWebsockets) {
   if (code == 77) {
     GTEST_SKIP() << output;
   }
-  ASSERT_EQ(code, 0) << output << "\nserver:\n" << server.output();
+  ASSERT_EQ(code, 0) << output << "\nserver:\n" << output_of(server);
   EXPECT_TRUE(server.wait_for_line("upgraded as alice"));
   EXPECT_TRUE(server.wait_for_line("upgraded as bob"));
   EXPECT_TRUE(server.wait_for_line("closed 1000 \"bye\" (initiated by client)"));
-  EXPECT_EQ(server.stop(), 0) << server.output();
+  EXPECT_EQ(server.stop(), 0) << output_of(server);
 }
 
 TEST_F(Tls, PlainHttpAndGarbageAreDroppedAndTheNextClientIsServed) {
-  TlsServer server(certificate_);
+  ServerProcess server(tls_args(certificate_));
   {
     RawClient plain(server.port());
     plain.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     EXPECT_TRUE(plain.closed_by_server());
   }
-  EXPECT_TRUE(server.wait_for_line("#1 TLS handshake failed: http request")) << server.output();
+  EXPECT_TRUE(server.wait_for_line("#1 TLS handshake failed: http request")) << output_of(server);
   {
     RawClient garbage(server.port());
     garbage.send(std::string(64, '\x00'));
@@ -441,7 +336,7 @@ TEST_F(Tls, PlainHttpAndGarbageAreDroppedAndTheNextClientIsServed) {
   RawClient stalled(server.port());
   stalled.send("\x16\x03\x01");
   EXPECT_EQ(https(server.port(), certificate_.crt, "GET", "/").status, 200);
-  EXPECT_EQ(server.stop(), 0) << "the stalled handshake ends on SIGTERM too\n" << server.output();
+  EXPECT_EQ(server.stop(), 0) << "the stalled handshake ends on SIGTERM too\n" << output_of(server);
   EXPECT_TRUE(server.wait_for_line("TLS handshake failed: server shutting down"));
 }
 

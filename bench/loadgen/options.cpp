@@ -60,6 +60,16 @@ bool parse_duration(std::string_view text, Duration& value) {
   return true;
 }
 
+// A TCP port to connect to: 1-65535.
+bool parse_port(std::string_view text, std::uint16_t& port) {
+  std::uint64_t n = 0;
+  if (!parse_unsigned(text, n) || n == 0 || n > 65535) {
+    return false;
+  }
+  port = static_cast<std::uint16_t>(n);
+  return true;
+}
+
 }  // namespace
 
 const char* mode_name(Mode mode) {
@@ -100,22 +110,14 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
   };
   const std::map<std::string, Setter, std::less<>> setters = {
       {"--host", text(options.host)},
-      {"--port",
-       [&](std::string_view v) {
-         std::uint64_t n = 0;
-         if (!parse_unsigned(v, n) || n == 0 || n > 65535) {
-           return false;
-         }
-         options.port = static_cast<std::uint16_t>(n);
-         return true;
-       }},
+      {"--port", [&](std::string_view v) { return parse_port(v, options.port); }},
       {"--also-port",
        [&](std::string_view v) {
-         std::uint64_t n = 0;
-         if (!parse_unsigned(v, n) || n == 0 || n > 65535) {
+         std::uint16_t port = 0;
+         if (!parse_port(v, port)) {
            return false;
          }
-         options.also_ports.push_back(static_cast<std::uint16_t>(n));
+         options.also_ports.push_back(port);
          return true;
        }},
       {"--path", text(options.path)},

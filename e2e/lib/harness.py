@@ -9,6 +9,7 @@ Run the tests with Debian's /usr/bin/python3: that is where python3-websockets i
 import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,23 @@ def _kill_all():
 
 
 atexit.register(_kill_all)
+
+
+def require_program(name, reason):
+    """The path of the program `name` (on the PATH, or in /usr/sbin or /usr/bin, where Debian
+    puts servers such as nginx and redis-server).
+
+    When it is missing: prints `reason` and exits 77 (skipped), or, with env WS_REQUIRE_E2E=1,
+    raises RuntimeError so the test fails.
+    """
+    for path in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+        if path and os.access(path, os.X_OK):
+            return path
+    message = f"{name} is missing ({reason}); run ./course setup"
+    if os.environ.get("WS_REQUIRE_E2E") == "1":
+        raise RuntimeError(message)
+    print(f"skipped: {message}", flush=True)
+    sys.exit(SKIP_EXIT_CODE)
 
 
 def require_websockets():
