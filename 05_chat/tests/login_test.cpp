@@ -191,7 +191,8 @@ TEST(Login, UsersFromAFileCreatedWithAddUser) {
 TEST(Login, AMalformedUsersFileIsAStartupError) {
   const std::string users = "/tmp/ws05_bad_users_" + std::to_string(::getpid());
   std::ofstream(users) << "carol:plaintext\n";
-  const auto [code, output] = ServerProcess::run_to_exit({"--users", users});
+  // --port 0: the users file is read after the port is bound, and 8080 may be taken.
+  const auto [code, output] = ServerProcess::run_to_exit({"--port", "0", "--users", users});
   EXPECT_EQ(code, 2);
   EXPECT_NE(output.find(users + ":1:"), std::string::npos) << output;
   std::remove(users.c_str());
