@@ -1,6 +1,6 @@
 // The conformance suite's own client: opening handshake (RFC 6455 §4.1, §4.2.2), byte-exact frame
 // encoding including invalid frames (§5.2, §5.3), and deadline-bounded reading of server frames.
-#include "conformance_client.hpp"
+#include "wire.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include <system_error>
 #include <thread>
 
-namespace ws_test {
+namespace tester {
 namespace {
 
 using std::chrono::milliseconds;
@@ -237,10 +237,10 @@ std::string make_websocket_key() {
   return base64(nonce.data(), nonce.size());
 }
 
-ConformanceClient::ConformanceClient(int fd, ServerAddress address)
+WireClient::WireClient(int fd, ServerAddress address)
     : fd_(fd), address_(std::move(address)) {}
 
-ConformanceClient::ConformanceClient(ConformanceClient&& other) noexcept
+WireClient::WireClient(WireClient&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       address_(std::move(other.address_)),
       rx_(std::move(other.rx_)),
@@ -248,7 +248,7 @@ ConformanceClient::ConformanceClient(ConformanceClient&& other) noexcept
       eof_(other.eof_),
       failed_(other.failed_) {}
 
-ConformanceClient& ConformanceClient::operator=(ConformanceClient&& other) noexcept {
+WireClient& WireClient::operator=(WireClient&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) {
       ::close(fd_);
@@ -263,13 +263,13 @@ ConformanceClient& ConformanceClient::operator=(ConformanceClient&& other) noexc
   return *this;
 }
 
-ConformanceClient::~ConformanceClient() {
+WireClient::~WireClient() {
   if (fd_ >= 0) {
     ::close(fd_);
   }
 }
 
-ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadline deadline) {
+WireClient WireClient::connect(const ServerAddress& address, Deadline deadline) {
   sockaddr_in target{};
   target.sin_family = AF_INET;
   target.sin_port = htons(address.port);
@@ -281,7 +281,7 @@ ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadl
   if (fd < 0) {
     throw std::runtime_error(std::string("socket: ") + std::generic_category().message(errno));
   }
-  ConformanceClient client(fd, address);
+  WireClient client(fd, address);
   // Small chunks must leave as separate segments for the byte-by-byte cases.
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -304,7 +304,7 @@ ConformanceClient ConformanceClient::connect(const ServerAddress& address, Deadl
   return client;
 }
 
-std::string ConformanceClient::build_request(const UpgradeRequest& request,
+std::string WireClient::build_request(const UpgradeRequest& request,
                                              std::string* key_out) const {
   std::string key;
   if (request.send_key) {
@@ -335,9 +335,9 @@ std::string ConformanceClient::build_request(const UpgradeRequest& request,
   return out;
 }
 
-std::string ConformanceClient::open_handshake(Deadline deadline) {
+std::string WireClient::open_handshake(const UpgradeRequest& request_fields, Deadline deadline) {
   std::string key;
-  const std::string request = build_request(UpgradeRequest{}, &key);
+  const std::string request = build_request(request_fields, &key);
   if (!send_bytes(request, SendPlan{}, deadline)) {
     return "could not send the upgrade request";
   }
@@ -373,7 +373,19 @@ std::string ConformanceClient::open_handshake(Deadline deadline) {
   return {};
 }
 
-std::optional<HttpResponse> ConformanceClient::read_http_response(Deadline deadline,
+std::optional<std::string> WireClient::read_body(std::size_t size, Deadline deadline) {
+  while (rx_.size() - rx_pos_ < size) {
+    if (fill(deadline) != Fill::kData) {
+      return std::nullopt;
+    }
+  }
+  std::string body = rx_.substr(rx_pos_, size);
+  rx_pos_ += size;
+  compact();
+  return body;
+}
+
+std::optional<HttpResponse> WireClient::read_http_response(Deadline deadline,
                                                                   std::string* error) {
   std::size_t head_end = std::string::npos;
   for (;;) {
@@ -442,7 +454,7 @@ std::optional<HttpResponse> ConformanceClient::read_http_response(Deadline deadl
   return response;
 }
 
-bool ConformanceClient::send_bytes(std::string_view bytes, const SendPlan& plan,
+bool WireClient::send_bytes(std::string_view bytes, const SendPlan& plan,
                                    Deadline deadline) {
   const std::size_t chunk = plan.chunk_size == 0 ? bytes.size() : plan.chunk_size;
   std::size_t offset = 0;
@@ -492,7 +504,7 @@ bool ConformanceClient::send_bytes(std::string_view bytes, const SendPlan& plan,
   return true;
 }
 
-ReadResult ConformanceClient::read_frame(Deadline deadline) {
+ReadResult WireClient::read_frame(Deadline deadline) {
   ReadResult result;
   for (;;) {
     const std::string_view data(rx_.data() + rx_pos_, rx_.size() - rx_pos_);
@@ -575,9 +587,9 @@ ReadResult ConformanceClient::read_frame(Deadline deadline) {
   }
 }
 
-void ConformanceClient::shutdown_write() const { ::shutdown(fd_, SHUT_WR); }
+void WireClient::shutdown_write() const { ::shutdown(fd_, SHUT_WR); }
 
-void ConformanceClient::reset() {
+void WireClient::reset() {
   const linger hard{1, 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
   ::close(fd_);
@@ -585,7 +597,7 @@ void ConformanceClient::reset() {
   failed_ = true;
 }
 
-ConformanceClient::Fill ConformanceClient::fill(Deadline deadline) {
+WireClient::Fill WireClient::fill(Deadline deadline) {
   if (eof_) {
     return Fill::kEndOfStream;
   }
@@ -605,7 +617,7 @@ ConformanceClient::Fill ConformanceClient::fill(Deadline deadline) {
   }
 }
 
-ConformanceClient::Fill ConformanceClient::fill_now() {
+WireClient::Fill WireClient::fill_now() {
   const std::size_t old_size = rx_.size();
   rx_.resize(old_size + kReadChunk);
   const ssize_t got = ::recv(fd_, rx_.data() + old_size, kReadChunk, 0);
@@ -625,7 +637,7 @@ ConformanceClient::Fill ConformanceClient::fill_now() {
   return Fill::kReset;
 }
 
-void ConformanceClient::compact() {
+void WireClient::compact() {
   if (rx_pos_ == rx_.size()) {
     rx_.clear();
     rx_pos_ = 0;
@@ -635,4 +647,4 @@ void ConformanceClient::compact() {
   }
 }
 
-}  // namespace ws_test
+}  // namespace tester

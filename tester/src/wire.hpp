@@ -13,9 +13,13 @@
 #include <utility>
 #include <vector>
 
-#include "echo_server.hpp"
+namespace tester {
 
-namespace ws_test {
+/// A loopback TCP endpoint: the tester only ever connects to this machine.
+struct ServerAddress {
+  std::string host;  // dotted IPv4, always inside 127.0.0.0/8
+  std::uint16_t port = 0;
+};
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
@@ -154,16 +158,16 @@ struct SendPlan {
 
 /// A blocking TCP client on a non-blocking socket driven by poll(): every operation takes a
 /// deadline, so no call can hang a test. Not thread-safe; one test owns one client.
-class ConformanceClient {
+class WireClient {
  public:
   /// Connects to `address` (loopback only). Throws std::runtime_error on failure or timeout.
-  static ConformanceClient connect(const ServerAddress& address, Deadline deadline);
+  static WireClient connect(const ServerAddress& address, Deadline deadline);
 
-  ConformanceClient(ConformanceClient&& other) noexcept;
-  ConformanceClient& operator=(ConformanceClient&& other) noexcept;
-  ConformanceClient(const ConformanceClient&) = delete;
-  ConformanceClient& operator=(const ConformanceClient&) = delete;
-  ~ConformanceClient();
+  WireClient(WireClient&& other) noexcept;
+  WireClient& operator=(WireClient&& other) noexcept;
+  WireClient(const WireClient&) = delete;
+  WireClient& operator=(const WireClient&) = delete;
+  ~WireClient();
 
   /// Returns the request bytes for `request` aimed at this client's server; `key_out` receives
   /// the key actually used (empty when none is sent).
@@ -172,11 +176,15 @@ class ConformanceClient {
   /// Performs a valid opening handshake and checks the server's 101 answer (status, Upgrade,
   /// Connection, Sec-WebSocket-Accept, no extension or subprotocol we did not offer; §4.1).
   /// Returns an empty string on success, or what was wrong.
-  std::string open_handshake(Deadline deadline);
+  std::string open_handshake(const UpgradeRequest& request_fields, Deadline deadline);
 
   /// Reads one HTTP response head. Returns nullopt on end of stream, reset, timeout or a head
   /// larger than 16 KiB; `error` says which. Bytes after the head stay buffered for read_frame.
   std::optional<HttpResponse> read_http_response(Deadline deadline, std::string* error);
+
+  /// Reads exactly `size` bytes that follow a response head (an HTTP body). Returns nullopt if
+  /// the connection ends or the deadline passes first.
+  std::optional<std::string> read_body(std::size_t size, Deadline deadline);
 
   /// Writes `bytes` following `plan`, reading whatever the server sends meanwhile into the
   /// receive buffer so that neither side can block the other. Returns false if the connection
@@ -195,7 +203,7 @@ class ConformanceClient {
   [[nodiscard]] bool peer_gone() const { return eof_ || failed_; }
 
  private:
-  ConformanceClient(int fd, ServerAddress address);
+  WireClient(int fd, ServerAddress address);
 
   enum class Fill { kData, kEndOfStream, kReset, kTimeout };
   // Waits until readable or `deadline`, then appends what is available to rx_.
@@ -212,4 +220,4 @@ class ConformanceClient {
   bool failed_ = false;
 };
 
-}  // namespace ws_test
+}  // namespace tester

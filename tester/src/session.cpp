@@ -1,19 +1,15 @@
 // Session recording and OK / NON-STRICT / FAILED grading for the conformance suite, following the
 // close rules of RFC 6455 §5.5.1, §7.1 and §7.4.
-#include "conformance_harness.hpp"
-
-#include <gtest/gtest.h>
+#include "session.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <map>
-#include <mutex>
-#include <sstream>
+#include <stdexcept>
+#include <utility>
 
-namespace ws_test {
+#include "target.hpp"
+
+namespace tester {
 namespace {
 
 const char* kind_name(Event::Kind kind) {
@@ -91,85 +87,54 @@ bool is_prefix(const std::vector<Event>& prefix, const std::vector<Event>& whole
   return prefix.size() <= whole.size() && std::equal(prefix.begin(), prefix.end(), whole.begin());
 }
 
-struct Registry {
-  std::mutex mutex;
-  std::vector<std::string> order;
-  std::map<std::string, Verdict> verdicts;
-};
+// The verdict and transcript of the running case (cases run one at a time, on the main thread).
+Verdict* current_verdict = nullptr;
+std::vector<std::string> transcript;
+constexpr std::size_t kMaxTranscript = 400;  // a 16 MiB case sends thousands of frames
 
-Registry& registry() {
-  static Registry instance;
-  return instance;
-}
-
-std::string current_test_name() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  if (info == nullptr) {
-    return "<outside a test>";
-  }
-  return std::string(info->test_suite_name()) + "." + info->name();
-}
-
-void record(const std::string& name, const Verdict& verdict) {
-  Registry& reg = registry();
-  std::lock_guard lock(reg.mutex);
-  auto [it, inserted] = reg.verdicts.try_emplace(name, verdict);
-  if (inserted) {
-    reg.order.push_back(name);
-  } else {
-    it->second = worst(it->second, verdict);
+const char* opcode_name(std::uint8_t code) {
+  switch (code) {
+    case opcode::kContinuation:
+      return "continuation";
+    case opcode::kText:
+      return "text";
+    case opcode::kBinary:
+      return "binary";
+    case opcode::kClose:
+      return "close";
+    case opcode::kPing:
+      return "ping";
+    case opcode::kPong:
+      return "pong";
+    default:
+      return "opcode";
   }
 }
 
-class SummaryListener : public ::testing::EmptyTestEventListener {
- public:
-  void OnTestEnd(const ::testing::TestInfo& info) override {
-    const std::string name = std::string(info.test_suite_name()) + "." + info.name();
-    Registry& reg = registry();
-    bool known = false;
-    {
-      std::lock_guard lock(reg.mutex);
-      known = reg.verdicts.contains(name);
-    }
-    // A case that threw (connection refused, handshake failed) never reached a verdict.
-    if (!known && info.result()->Failed() && is_conformance_case(info)) {
-      record(name, Verdict{Behavior::kFailed, "no verdict: the test aborted (see its output)"});
-    }
+std::string describe_frame(std::uint8_t code, bool fin, std::uint8_t rsv, bool masked,
+                           std::string_view payload) {
+  std::string out = opcode_name(code);
+  if (std::string_view(out) == "opcode") {
+    out += " " + std::to_string(code);
   }
-
-  void OnTestProgramEnd(const ::testing::UnitTest& /*unit_test*/) override {
-    Registry& reg = registry();
-    std::lock_guard lock(reg.mutex);
-    std::array<std::size_t, 3> counts{};
-    for (const auto& name : reg.order) {
-      ++counts.at(static_cast<std::size_t>(reg.verdicts[name].behavior));
-    }
-    std::printf("[conformance] %zu cases: %zu OK, %zu NON-STRICT, %zu FAILED\n", reg.order.size(),
-                counts[0], counts[1], counts[2]);
-    for (const auto& name : reg.order) {
-      const Verdict& verdict = reg.verdicts[name];
-      if (verdict.behavior == Behavior::kOk) {
-        continue;
-      }
-      std::printf("[conformance] %-10s %s: %s\n", to_string(verdict.behavior), name.c_str(),
-                  verdict.detail.c_str());
-    }
-    std::fflush(stdout);
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, before or after every test thread
-    if (const char* path = std::getenv("WS_CONFORMANCE_REPORT"); path != nullptr && (*path != 0)) {
-      std::ofstream report(path);
-      for (const auto& name : reg.order) {
-        const Verdict& verdict = reg.verdicts[name];
-        report << name << '\t' << to_string(verdict.behavior) << '\t' << verdict.detail << '\n';
-      }
-    }
+  out += fin ? " fin" : " (not fin)";
+  if (rsv != 0) {
+    out += " rsv=" + std::to_string(rsv);
   }
-
- private:
-  static bool is_conformance_case(const ::testing::TestInfo& info) {
-    return std::string_view(info.test_suite_name()).find("Conformance") != std::string_view::npos;
+  if (masked) {
+    out += " masked";
   }
-};
+  out += " " + std::to_string(payload.size()) + " B";
+  if (code == opcode::kClose && payload.size() >= 2) {
+    out += " code " + std::to_string((static_cast<unsigned>(static_cast<std::uint8_t>(payload[0])) << 8U) |
+                                     static_cast<std::uint8_t>(payload[1]));
+    payload.remove_prefix(2);
+  }
+  if (!payload.empty()) {
+    out += " " + preview(payload);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -177,11 +142,12 @@ Event text_event(std::string payload) { return Event{Event::Kind::kText, std::mo
 Event binary_event(std::string payload) { return Event{Event::Kind::kBinary, std::move(payload)}; }
 Event pong_event(std::string payload) { return Event{Event::Kind::kPong, std::move(payload)}; }
 
-Session::Session() : Session(echo_server_address()) {}
-
-Session::Session(const ServerAddress& address)
-    : client_(ConformanceClient::connect(address, deadline_in(kReplyDeadline))) {
-  const std::string problem = client_.open_handshake(deadline_in(kReplyDeadline));
+Session::Session(SessionOptions options)
+    : client_(WireClient::connect(target().address, deadline_in(kReplyDeadline))),
+      options_(options) {
+  const UpgradeRequest request = upgrade_request();
+  note("> GET " + request.target + " (upgrade)");
+  const std::string problem = client_.open_handshake(request, deadline_in(kReplyDeadline));
   if (!problem.empty()) {
     throw std::runtime_error("opening handshake failed: " + problem);
   }
@@ -192,6 +158,7 @@ bool Session::send(const std::vector<FrameSpec>& frames, const SendPlan& plan) {
   std::string bytes;
   for (const FrameSpec& frame : frames) {
     bytes += encode_frame(frame);
+    note("> " + describe(frame));
     if ((frame.opcode & 0x0FU) == opcode::kClose) {
       observation_.we_sent_close = true;
     }
@@ -204,6 +171,10 @@ bool Session::send(const FrameSpec& frame, const SendPlan& plan) {
 }
 
 bool Session::send_raw(std::string_view bytes, const SendPlan& plan) {
+  if (plan.chunk_size != 0) {
+    note("  (in writes of " + std::to_string(plan.chunk_size) + " B, " +
+         std::to_string(plan.pause.count()) + " ms apart)");
+  }
   // Generous: the large cases write 16 MiB, possibly in small chunks.
   return client_.send_bytes(bytes, plan, deadline_in(kLargeMessageDeadline));
 }
@@ -268,6 +239,7 @@ bool Session::step(Deadline deadline) {
       break;
   }
   const ServerFrame& frame = result.frame;
+  note("< " + describe(frame));
   if (observation_.close) {
     // RFC 6455 §5.5.1: nothing may follow a close frame.
     return violation("server sent opcode " + std::to_string(frame.opcode) +
@@ -311,9 +283,11 @@ bool Session::step(Deadline deadline) {
       return true;
     }
     case opcode::kPing:
-      // The course's later stages ping; answering keeps this suite usable against them.
-      client_.send_bytes(encode_frame(pong_frame(frame.payload)), SendPlan{},
-                         deadline_in(kReplyDeadline));
+      observation_.pings.push_back(Clock::now() - started_);
+      if (options_.answer_pings) {
+        client_.send_bytes(encode_frame(pong_frame(frame.payload)), SendPlan{},
+                           deadline_in(kReplyDeadline));
+      }
       return true;
     case opcode::kPong:
       observation_.events.push_back(pong_event(frame.payload));
@@ -336,7 +310,9 @@ bool Session::step(Deadline deadline) {
       return violation("server sent reserved opcode " + std::to_string(frame.opcode));
   }
   if (frame.fin) {
-    observation_.events.push_back(std::move(*partial_));
+    if (options_.record_messages) {
+      observation_.events.push_back(std::move(*partial_));
+    }
     partial_.reset();
   }
   return true;
@@ -458,23 +434,35 @@ Verdict judge_failure(const Observation& seen, const FailureExpectation& expect)
   return verdict;
 }
 
-void expect_ok(const Verdict& verdict, const char* file, int line) {
-  const std::string name = current_test_name();
-  record(name, verdict);
-  Verdict merged;
-  {
-    Registry& reg = registry();
-    std::lock_guard lock(reg.mutex);
-    merged = reg.verdicts[name];
+void report(const Verdict& verdict) {
+  if (current_verdict == nullptr) {
+    throw std::logic_error("report() called outside a running case");
   }
-  ::testing::Test::RecordProperty("behavior", to_string(merged.behavior));
-  if (verdict.behavior != Behavior::kOk) {
-    ADD_FAILURE_AT(file, line) << to_string(verdict.behavior) << ": " << verdict.detail;
+  *current_verdict = worst(*current_verdict, verdict);
+}
+
+void set_current_verdict(Verdict* verdict) { current_verdict = verdict; }
+
+void note(std::string line) {
+  if (transcript.size() < kMaxTranscript) {
+    transcript.push_back(std::move(line));
+  } else if (transcript.size() == kMaxTranscript) {
+    transcript.emplace_back("  ... (more frames not shown)");
   }
 }
 
-void install_summary_listener() {
-  ::testing::UnitTest::GetInstance()->listeners().Append(new SummaryListener);
+std::vector<std::string> take_transcript() { return std::exchange(transcript, {}); }
+
+std::string describe(const FrameSpec& frame) {
+  std::string out = describe_frame(frame.opcode, frame.fin, frame.rsv, frame.masked, frame.payload);
+  if (frame.declared_length) {
+    out += " (header says " + std::to_string(*frame.declared_length) + " B)";
+  }
+  return out;
+}
+
+std::string describe(const ServerFrame& frame) {
+  return describe_frame(frame.opcode, frame.fin, frame.rsv, frame.masked, frame.payload);
 }
 
 bool is_valid_utf8(std::string_view bytes) {
@@ -550,4 +538,4 @@ std::string preview(std::string_view bytes) {
   return out;
 }
 
-}  // namespace ws_test
+}  // namespace tester

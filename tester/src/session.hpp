@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "conformance_client.hpp"
+#include "wire.hpp"
 
-namespace ws_test {
+namespace tester {
 
 using namespace std::chrono_literals;
 
@@ -31,8 +31,6 @@ inline constexpr auto kTcpCloseDeadline = 1s;
 // Messages of several MiB need more than kReplyDeadline on slow peers (interpreters, sanitizers).
 inline constexpr auto kLargeMessageDeadline = 20s;
 
-/// The course's message size limit (16 MiB), which every peer in NOTES.md is configured with.
-inline constexpr std::size_t kMaxMessageSize = std::size_t{16} * 1024 * 1024;
 
 /// RFC 6455 §7.4.1 status codes the suite expects to see.
 namespace close_code {
@@ -72,15 +70,21 @@ struct Observation {
   std::string server_violation;     // the server itself broke RFC 6455 (first problem seen)
   Clock::duration time_to_close{};  // from Session start to close frame (or TCP end)
   bool we_sent_close = false;
+  std::vector<Clock::duration> pings;  // when each server ping arrived, from Session start
+};
+
+/// What a Session does with what is not under test.
+struct SessionOptions {
+  bool answer_pings = true;      // false plays a peer that never answers (heartbeat cases)
+  bool record_messages = true;   // false ignores data messages (a greeting, chat events)
 };
 
 /// A WebSocket connection to the server under test with everything it receives recorded.
-/// Construction connects and performs the opening handshake; it throws std::runtime_error when
-/// that fails, which GoogleTest reports as a failed test.
+/// Construction connects and performs the opening handshake on target() (upgrade_request());
+/// it throws std::runtime_error when that fails, which fails the case with that message.
 class Session {
  public:
-  Session();
-  explicit Session(const ServerAddress& address);
+  explicit Session(SessionOptions options = {});
 
   /// Sends the frames as one contiguous byte string, written according to `plan`. Returns false
   /// when the connection broke while writing (which is expected if the server fails early).
@@ -103,13 +107,14 @@ class Session {
   }
 
   [[nodiscard]] const Observation& observation() const { return observation_; }
-  ConformanceClient& client() { return client_; }
+  WireClient& client() { return client_; }
 
  private:
   // Reads and records one frame; returns false when nothing more can be read before `deadline`.
   bool step(Deadline deadline);
 
-  ConformanceClient client_;
+  WireClient client_;
+  SessionOptions options_;
   Observation observation_;
   Clock::time_point started_;
   std::optional<Event> partial_;  // a fragmented server message being reassembled
@@ -160,18 +165,21 @@ Verdict judge_failure(const Observation& seen, const FailureExpectation& expect)
 /// Combines two grades: the worse behaviour wins, details are joined.
 Verdict worst(Verdict a, const Verdict& b);
 
-/// Records `verdict` for the running test (test property "behavior" and the end-of-run summary)
-/// and asserts OK: anything else is a test failure reported at the caller's line as
-/// "NON-STRICT: reason" or "FAILED: reason".
-/// The defaults capture the caller's position; __builtin_FILE/LINE stand in for
-/// std::source_location, which clang 14 cannot provide with libstdc++ 12.
-void expect_ok(const Verdict& verdict, const char* file = __builtin_FILE(),
-               int line = __builtin_LINE());
+/// The running case's transcript: one line per frame sent ("> ...") and received ("< ..."),
+/// printed when the case fails (the first lines) or with --verbose (all of them).
+void note(std::string line);
+std::vector<std::string> take_transcript();
 
-/// Installs the GoogleTest listener that prints the summary ("conformance: N OK, N NON-STRICT,
-/// N FAILED" plus one line per non-OK case) and, when env WS_CONFORMANCE_REPORT names a file,
-/// writes one tab-separated line per case to it.
-void install_summary_listener();
+/// Describe a frame for the transcript: "text fin masked 5 B 'Hello'".
+std::string describe(const FrameSpec& frame);
+std::string describe(const ServerFrame& frame);
+
+/// Records `verdict` for the case that is running; the worst of a case's reports is its result.
+/// Throws std::logic_error outside a case.
+void report(const Verdict& verdict);
+
+/// Sets where report() records (the runner's, for one case at a time); nullptr ends the case.
+void set_current_verdict(Verdict* verdict);
 
 /// True if `bytes` is well-formed UTF-8 (RFC 3629): no overlongs, surrogates or values above
 /// U+10FFFF. Used to check the server's own close reasons.
@@ -180,4 +188,4 @@ bool is_valid_utf8(std::string_view bytes);
 /// Returns a short printable description of `bytes` for failure messages.
 std::string preview(std::string_view bytes);
 
-}  // namespace ws_test
+}  // namespace tester
