@@ -181,16 +181,22 @@ std::optional<int> ServerProcess::exited() {
   return exit_code_;
 }
 
+void ServerProcess::signal(int signal) const { ::kill(pid_, signal); }
+
+std::optional<int> ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!exited() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  return exit_code_;
+}
+
 int ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
   if (exited()) {
     return *exit_code_;
   }
   ::kill(pid_, signal);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!exited() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  if (!exit_code_) {
+  if (!wait_exit(timeout)) {
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);

@@ -40,6 +40,10 @@ class ServerProcess {
 
   /// Returns the exit code if the process has ended (128 + n when killed by signal n).
   std::optional<int> exited();
+  /// Sends `signal` without waiting (a case that watches what the server does next).
+  void signal(int signal) const;
+  /// Waits up to `timeout` for the process to end; returns its exit code, or nullopt.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   /// Sends `signal` and waits up to `timeout` for the exit; then SIGKILL. Returns the exit code,
   /// or -1 when SIGKILL was needed.
   int stop(int signal, std::chrono::milliseconds timeout);

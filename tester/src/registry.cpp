@@ -68,9 +68,14 @@ std::pair<std::string, std::string> id_and_title(std::string_view name) {
       continue;
     }
     const auto c = static_cast<unsigned char>(rest[i]);
+    const auto before = i > 0 ? static_cast<unsigned char>(rest[i - 1]) : ' ';
+    const auto after = i + 1 < rest.size() ? static_cast<unsigned char>(rest[i + 1]) : ' ';
+    // A capital starts a word unless it continues an acronym ("FF", "U10FFFF"); a number starts
+    // a word after a lower-case letter ("Text125").
     const bool starts_word =
-        i > 0 && (std::isupper(c) != 0 ||
-                  (std::isdigit(c) != 0 && std::isdigit(static_cast<unsigned char>(rest[i - 1])) == 0));
+        i > 0 && ((std::isupper(c) != 0 &&
+                   (std::isupper(before) == 0 || std::islower(after) != 0)) ||
+                  (std::isdigit(c) != 0 && std::islower(before) != 0));
     if (starts_word) {
       title += ' ';
     }

@@ -64,9 +64,14 @@ bool add_family(const std::string& group, const std::string& section,
 
 // Defines and registers a case: TESTER_CASE(pings, Case2_5_Name, "§5.5") { ...body... }.
 // The id and title come from the name (id_and_title).
-#define TESTER_CASE(group, name, section)                                                    \
-  void name();                                                                               \
-  const bool name##_registered = ::tester::add_case(::tester::Case{                          \
-      #group, ::tester::id_and_title(#name).first, ::tester::id_and_title(#name).second,     \
-      section, &(name)});                                                                    \
+#define TESTER_CASE(group, name, section) \
+  TESTER_CASE_NEEDING(group, name, section, ::tester::Needs::kConnection, false)
+
+// A case that reads the server's output or signals it (only with --server); `stops` says that
+// the server is gone afterwards.
+#define TESTER_CASE_NEEDING(group, name, section, needs, stops)                                \
+  void name();                                                                                 \
+  const bool name##_registered = ::tester::add_case(::tester::Case{                            \
+      #group, ::tester::id_and_title(#name).first, ::tester::id_and_title(#name).second,       \
+      section, &(name), needs, stops});                                                        \
   void name()

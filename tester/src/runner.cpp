@@ -187,6 +187,7 @@ int run(const Options& options) {
   base.pong_wait = options.pong_wait;
   base.handshake_timeout = options.handshake_timeout;
   base.max_message = options.max_message;
+  base.protocol = options.protocol;
   if (stage->chat) {
     base.login = Login{options.user, options.password};
   }

@@ -29,6 +29,7 @@ struct Target {
   std::chrono::milliseconds pong_wait{1000};    // how long it waits for the pong
   std::chrono::milliseconds handshake_timeout{10000};  // how long it waits for a request head
   std::size_t max_message = std::size_t{16} * 1024 * 1024;  // its message size limit
+  std::string protocol;  // a subprotocol it was started to accept (empty: not told)
   ServerProcess* process = nullptr;  // the server started by --server; nullptr with --url
 };
 

@@ -157,5 +157,78 @@ const bool bad_keys = add_family(
       report(judge_rejection(response, error, {400}));
     });
 
+// RFC 6455 §4.2.2 item 5.4 and §1.9: the server selects at most one of the subprotocols the
+// client offered, and never one it did not offer.
+TESTER_CASE(handshake, Handshake_NeverSelectsASubprotocolThatWasNotOffered, "§4.2.2") {
+  UpgradeRequest request = upgrade_request();
+  request.extra_headers.emplace_back("Sec-WebSocket-Protocol", "tester-unknown-1, tester-unknown-2");
+  std::string error;
+  const auto response = send_upgrade_request(request, &error);
+  if (!response) {
+    report({Behavior::kFailed, "no HTTP response: " + error});
+    return;
+  }
+  const auto chosen = response->header("Sec-WebSocket-Protocol");
+  if (response->status != 101) {
+    report({Behavior::kFailed, "answered " + std::to_string(response->status) +
+                                   " to a valid request offering unknown subprotocols; the "
+                                   "server should upgrade without choosing one"});
+  } else if (chosen) {
+    report({Behavior::kFailed, "selected '" + *chosen + "', which it does not support"});
+  }
+}
+
+// RFC 6455 §4.2.2 item 5.4: offered the subprotocol it was started to accept (--protocol), among
+// others, the server answers with exactly that one.
+TESTER_CASE(handshake, Handshake_SelectsTheSubprotocolItAccepts, "§4.2.2") {
+  if (target().protocol.empty()) {
+    throw Skipped("tell the tester a subprotocol the server accepts: --protocol NAME");
+  }
+  UpgradeRequest request = upgrade_request();
+  request.extra_headers.emplace_back("Sec-WebSocket-Protocol",
+                                     "tester-unknown-1, " + target().protocol);
+  std::string error;
+  const auto response = send_upgrade_request(request, &error);
+  if (!response) {
+    report({Behavior::kFailed, "no HTTP response: " + error});
+  } else if (response->status != 101) {
+    report({Behavior::kFailed, "answered " + std::to_string(response->status)});
+  } else if (response->header("Sec-WebSocket-Protocol") != target().protocol) {
+    report({Behavior::kFailed,
+            "answered Sec-WebSocket-Protocol '" +
+                response->header("Sec-WebSocket-Protocol").value_or("<none>") + "', expected '" +
+                target().protocol + "'"});
+  }
+}
+
+// RFC 6455 §10.4 and RFC 6585 §5: a request head too large to be honest is refused with 431
+// before it can use up memory (64 KiB here; the course's servers allow 8 KiB).
+TESTER_CASE(handshake, Handshake_RefusesA64KiBRequestHeadWith431, "§10.4") {
+  UpgradeRequest request = upgrade_request();
+  request.extra_headers.emplace_back("X-Filler", std::string(std::size_t{64} * 1024, 'f'));
+  std::string error;
+  const auto response = send_upgrade_request(request, &error);
+  report(judge_rejection(response, error, {431}));
+}
+
+// RFC 6455 §10.4, RFC 9110 §15.5.9: a client that starts a request and never finishes it is
+// answered 408 after the server's handshake timeout (--handshake-timeout, default 10 s), so it
+// cannot hold a connection forever.
+TESTER_CASE(handshake, Handshake_AnswersAnUnfinishedRequestWith408, "§10.4") {
+  WireClient client = WireClient::connect(target().address, deadline_in(kReplyDeadline));
+  const std::string request = client.build_request(upgrade_request(), nullptr);
+  client.send_bytes(std::string_view(request).substr(0, request.size() / 2), SendPlan{},
+                    deadline_in(kReplyDeadline));
+  std::string error;
+  const auto response =
+      client.read_http_response(deadline_in(target().handshake_timeout + 3s), &error);
+  if (!response && client.peer_gone()) {
+    report({Behavior::kNonStrict, "closed the connection without an answer; 408 tells the client "
+                                  "why (" + error + ")"});
+    return;
+  }
+  report(judge_rejection(response, error, {408}));
+}
+
 }  // namespace
 }  // namespace tester
