@@ -211,7 +211,56 @@ TEST_F(Cli, RawUnmaskedFrameIsAnsweredWith1002) {
   // An unmasked text frame "hi": §5.1 makes the server fail the connection.
   CliProcess client({url_for(server.port()), "--raw", "81 02 68 69"});
   EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< frame: close, FIN=1, RSV1-3=000, 28 bytes: 03 ea"))
+      << client.out();
   EXPECT_TRUE(contains(client.out(), "server closed 1002")) << client.out();
+}
+
+TEST_F(Cli, RawPrintsEveryFrameItReceivesPongAndCloseIncluded) {
+  ServerProcess server;
+  // A masked ping "hi", then a masked close 1000 (masking key 00 00 00 00: the bytes as they are).
+  CliProcess client(
+      {url_for(server.port()), "--raw", "89 82 00 00 00 00 68 69 88 82 00 00 00 00 03 e8"});
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< frame: pong, FIN=1, RSV1-3=000, 2 bytes: 68 69\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(),
+                       "< frame: close, FIN=1, RSV1-3=000, 2 bytes: 03 e8 (close 1000 \"\")\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(), "server closed 1000 \"\"\n")) << client.out();
+}
+
+TEST_F(Cli, RawStopsAfterWaitAndSaysWhatTheServerStillAwaits) {
+  ServerProcess server;
+  // A masked text frame announcing 5 bytes of payload, of which only one is sent.
+  CliProcess client({url_for(server.port()), "--raw", "81 85 00 00 00 00 68", "--wait", "1"});
+  EXPECT_EQ(client.wait_exit(5s), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(),
+                       "no answer within 1 s: the server is still waiting for the rest of the "
+                       "frame (1 of 5 payload bytes sent)\n"))
+      << client.out();
+
+  CliProcess no_wait({url_for(server.port()), "--raw", "81 80 00 00 00 00", "--wait", "0"});
+  EXPECT_EQ(no_wait.wait_exit(), 2);
+  EXPECT_TRUE(contains(no_wait.err(), "--wait needs a number of seconds")) << no_wait.err();
+}
+
+TEST_F(Cli, RawFramesWithNonMinimalLengthsAreAccepted) {
+  // §5.2's "minimal number of bytes" binds the sender; this server reads any length form whose
+  // value is right: "hi" with a 16-bit length and "A" with a 64-bit length are both echoed.
+  ServerProcess server;
+  CliProcess client({url_for(server.port()), "--raw",
+                     "81 fe 00 02 00 00 00 00 68 69 82 ff 00 00 00 00 00 00 00 01 00 00 00 00 41",
+                     "--wait", "1"});
+  EXPECT_EQ(client.wait_exit(5s), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< frame: text, FIN=1, RSV1-3=000, 2 bytes: \"hi\"\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(), "< frame: binary, FIN=1, RSV1-3=000, 1 byte: 41\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(),
+                       "nothing more within 1 s: the server is waiting for the "
+                       "next frame\n"))
+      << client.out();
 }
 
 TEST_F(Cli, ServerShutdownPrintsServerClosed1001) {
