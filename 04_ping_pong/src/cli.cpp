@@ -396,11 +396,8 @@ std::size_t complete_frame_size(std::string_view bytes, ws::FrameHeader& header)
 /// One received frame as one line, e.g. `< frame: text, FIN=1, RSV1-3=000, 2 bytes: "hi"`.
 /// Text shows as text; every other payload in hex (the first 32 bytes), and a close frame's
 /// code and reason decoded after it.
-std::string describe_frame(const ws::FrameHeader& header, std::string payload) {
+std::string describe_frame(const ws::FrameHeader& header, std::string_view payload) {
   constexpr std::size_t kShownBytes = 32;
-  if (header.masked) {  // a server must not mask (§5.1); unmask anyway to show the payload
-    static_cast<void>(ws::apply_mask_simple(payload, header.masking_key));
-  }
   std::string line = "< frame: " + std::string(opcode_name(header.opcode));
   line += ", FIN=" + std::string(header.fin ? "1" : "0") + ", RSV1-3=";
   line +=
@@ -413,9 +410,9 @@ std::string describe_frame(const ws::FrameHeader& header, std::string payload) {
     return line;
   }
   if (header.opcode == static_cast<std::uint8_t>(ws::Opcode::kText)) {
-    return line + ": \"" + payload + "\"";
+    return line + ": \"" + std::string(payload) + "\"";
   }
-  line += ": " + to_hex(std::string_view(payload).substr(0, kShownBytes));
+  line += ": " + to_hex(payload.substr(0, kShownBytes));
   line += payload.size() > kShownBytes ? " ..." : "";
   if (header.opcode == static_cast<std::uint8_t>(ws::Opcode::kClose)) {
     line += " (close " + ws::describe(ws::parse_close_payload(payload).received) + ")";
@@ -485,15 +482,22 @@ int run_raw(ws::Client& client, const std::string& bytes, std::chrono::seconds w
     ws::FrameHeader header;
     std::size_t size = 0;
     while ((size = complete_frame_size(received, header)) > 0) {
-      std::string payload = received.substr(size - static_cast<std::size_t>(header.payload_length));
+      const auto payload_length = static_cast<std::size_t>(header.payload_length);
+      std::string payload = received.substr(size - payload_length, payload_length);
       received.erase(0, size);
+      if (header.masked) {  // a server must not mask (§5.1); unmask anyway to show the payload
+        static_cast<void>(ws::apply_mask_simple(payload, header.masking_key));
+      }
       std::cout << describe_frame(header, payload) << std::endl;
       any_frame = true;
       if (header.opcode == static_cast<std::uint8_t>(ws::Opcode::kClose) && !server_close) {
         server_close = ws::parse_close_payload(payload).received;
         try {
           client.send_close({server_close->code, {}});  // §5.5.1: echo the code
-          std::cout << "> close " << server_close->code << " (the reply, masked)" << std::endl;
+          std::cout << "> close reply sent (masked), "
+                    << (payload.empty() ? std::string("empty like the server's")
+                                        : "code " + std::to_string(server_close->code))
+                    << std::endl;
         } catch (const std::runtime_error&) {
           // The server has gone already; what remains is to report how it ended.
         }
