@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "handshake.hpp"
+#include "http.hpp"
 #include "server_process.hpp"
+#include "socket.hpp"
 
 namespace ws_test {
 namespace {
@@ -211,7 +215,105 @@ TEST_F(Cli, RawUnmaskedFrameIsAnsweredWith1002) {
   // An unmasked text frame "hi": §5.1 makes the server fail the connection.
   CliProcess client({url_for(server.port()), "--raw", "81 02 68 69"});
   EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< frame: close, FIN=1, RSV1-3=000, 28 bytes: 03 ea"))
+      << client.out();
   EXPECT_TRUE(contains(client.out(), "server closed 1002")) << client.out();
+}
+
+TEST_F(Cli, RawPrintsEveryFrameItReceivesPongAndCloseIncluded) {
+  ServerProcess server;
+  // A masked ping "hi", then a masked close 1000 (masking key 00 00 00 00: the bytes as they are).
+  CliProcess client(
+      {url_for(server.port()), "--raw", "89 82 00 00 00 00 68 69 88 82 00 00 00 00 03 e8"});
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< frame: pong, FIN=1, RSV1-3=000, 2 bytes: 68 69\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(),
+                       "< frame: close, FIN=1, RSV1-3=000, 2 bytes: 03 e8 (close 1000 \"\")\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(), "server closed 1000 \"\"\n")) << client.out();
+}
+
+TEST_F(Cli, RawStopsAfterWaitAndSaysWhatTheServerStillAwaits) {
+  ServerProcess server;
+  // A masked text frame announcing 5 bytes of payload, of which only one is sent.
+  CliProcess client({url_for(server.port()), "--raw", "81 85 00 00 00 00 68", "--wait", "1"});
+  EXPECT_EQ(client.wait_exit(5s), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(),
+                       "no answer within 1 s: the server is still waiting for the rest of the "
+                       "frame (1 of 5 payload bytes sent)\n"))
+      << client.out();
+
+  CliProcess no_wait({url_for(server.port()), "--raw", "81 80 00 00 00 00", "--wait", "0"});
+  EXPECT_EQ(no_wait.wait_exit(), 2);
+  EXPECT_TRUE(contains(no_wait.err(), "--wait needs a number of seconds")) << no_wait.err();
+}
+
+TEST_F(Cli, RawFramesWithNonMinimalLengthsAreAccepted) {
+  // §5.2's "minimal number of bytes" binds the sender; this server reads any length form whose
+  // value is right: "hi" with a 16-bit length and "A" with a 64-bit length are both echoed.
+  ServerProcess server;
+  CliProcess client({url_for(server.port()), "--raw",
+                     "81 fe 00 02 00 00 00 00 68 69 82 ff 00 00 00 00 00 00 00 01 00 00 00 00 41",
+                     "--wait", "1"});
+  EXPECT_EQ(client.wait_exit(5s), 0) << client.err();
+  EXPECT_TRUE(contains(client.out(), "< frame: text, FIN=1, RSV1-3=000, 2 bytes: \"hi\"\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(), "< frame: binary, FIN=1, RSV1-3=000, 1 byte: 41\n"))
+      << client.out();
+  EXPECT_TRUE(contains(client.out(),
+                       "nothing more within 1 s: the server is waiting for the "
+                       "next frame\n"))
+      << client.out();
+}
+
+TEST_F(Cli, RawSplitsFramesThatArriveInOneRead) {
+  // A server that answers the handshake and sends four frames behind its 101, all in one write:
+  // two texts, a pong and a close 1000. Each must be printed with its own payload.
+  auto listeners = ws::listen_tcp("127.0.0.1", 0);
+  const ws::Fd listener = std::move(listeners.front());
+  std::thread server([&listener] {
+    pollfd waiting{listener.get(), POLLIN, 0};
+    if (::poll(&waiting, 1, 5000) != 1) {
+      return;  // the client never came; the test's expectations report it
+    }
+    const ws::Fd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    const ws::Deadline deadline = ws::Clock::now() + 5s;
+    std::string received;
+    std::array<char, 4096> chunk{};
+    std::size_t size = 0;
+    while (!ws::find_head_end(received) &&
+           ws::read_some(peer.get(), chunk, size, deadline, -1) == ws::IoStatus::kOk) {
+      received.append(chunk.data(), size);
+    }
+    std::string error;
+    const auto request = ws::parse_request(received, error);
+    const std::string key{request ? request->header("Sec-WebSocket-Key").value_or("") : ""};
+    const std::string frames = std::string("\x81\x02") + "hi" + std::string("\x81\x03") + "abc" +
+                               std::string("\x8a\x01") + "?" + std::string("\x88\x02\x03\xe8", 4);
+    EXPECT_EQ(ws::write_all(peer.get(),
+                            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                            "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+                                ws::compute_accept_key(key) + "\r\n\r\n" + frames),
+              ws::IoStatus::kOk);
+    // The client's raw bytes (6) and its close reply (8), then the server closes TCP first.
+    received.clear();
+    while (received.size() < 14 &&
+           ws::read_some(peer.get(), chunk, size, deadline, -1) == ws::IoStatus::kOk) {
+      received.append(chunk.data(), size);
+    }
+  });
+  CliProcess client({url_for(ws::local_port(listener.get())), "--raw", "8a 80 00 00 00 00"});
+  EXPECT_EQ(client.wait_exit(), 0) << client.err();
+  server.join();
+  EXPECT_TRUE(contains(client.out(),
+                       "< frame: text, FIN=1, RSV1-3=000, 2 bytes: \"hi\"\n"
+                       "< frame: text, FIN=1, RSV1-3=000, 3 bytes: \"abc\"\n"
+                       "< frame: pong, FIN=1, RSV1-3=000, 1 byte: 3f\n"
+                       "< frame: close, FIN=1, RSV1-3=000, 2 bytes: 03 e8 (close 1000 \"\")\n"
+                       "> close reply sent (masked), code 1000\n"
+                       "server closed 1000 \"\"\n"))
+      << client.out();
 }
 
 TEST_F(Cli, ServerShutdownPrintsServerClosed1001) {

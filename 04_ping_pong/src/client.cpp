@@ -709,6 +709,23 @@ void Client::send_raw(std::string_view bytes) {
   }
 }
 
+std::string Client::read_raw(Deadline deadline) {
+  Connection& c = connection();
+  if (c.inbox_pos == c.inbox.size() && c.socket.valid()) {
+    const IoStatus status = c.fill(deadline, -1);
+    if (status == IoStatus::kTimeout) {
+      throw TimeoutError("read_raw: nothing arrived before the deadline");
+    }
+    if (status != IoStatus::kOk && status != IoStatus::kEof) {
+      throw std::runtime_error("connection error: " + error_text(errno));
+    }
+  }
+  std::string bytes = c.inbox.substr(c.inbox_pos);  // empty after kEof
+  c.inbox.clear();
+  c.inbox_pos = 0;
+  return bytes;
+}
+
 Message Client::read_message(Deadline deadline) { return connection().read_message(deadline); }
 
 std::optional<std::string> Client::last_pong() const {

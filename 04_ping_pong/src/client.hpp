@@ -129,6 +129,13 @@ class Client {
   /// how a server answers broken frames. Throws std::runtime_error if the write fails.
   void send_raw(std::string_view bytes);
 
+  /// The bytes that arrive next, exactly as they came (the first may have arrived behind the
+  /// handshake's response), or "" once the server has closed TCP: a way to watch every frame
+  /// the server sends, control frames included. Nothing is parsed or answered, so this is not to
+  /// be mixed with read_message() on one connection. Throws TimeoutError if `deadline` passes
+  /// first, and std::runtime_error if the socket fails.
+  std::string read_raw(Deadline deadline);
+
   /// Returns the next complete data message, reading as much as needed.
   ///
   /// Control frames are handled on the way: a ping is answered with a pong carrying the same

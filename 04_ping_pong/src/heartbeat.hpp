@@ -20,12 +20,12 @@ namespace ws {
 /// slow network's round trip plus a busy peer); a message gets one pong wait for the same
 /// reasons, and a second one for its bytes. 16 KiB in one pong wait (10 s by default) is
 /// 13 kbit/s, slower than any link still in use, so no honest sender runs into the rule: a chat
-/// message (4 KiB at most in stage 05) has 20 s to arrive whole, and a 16 MiB message (stage
-/// 04's limit) may take hours to arrive as long as it keeps moving at 16 KiB per 20 s
-/// (0.8 KiB/s). A drip of a byte a second is 800 times too slow, and closed 2 x pong_wait after
-/// its first byte. Apache's mod_reqtimeout (a body timeout extended per MinRate bytes) and Warp's
-/// slowloris guard (the timeout is extended for every 2048 bytes) bound HTTP request bodies the
-/// same way.
+/// message (the chat's limit is 4 KiB) has 20 s to arrive whole, and a 16 MiB message (the
+/// echo server's default limit) may take hours to arrive as long as it keeps moving at 16 KiB per
+/// 20 s (0.8 KiB/s). A drip of a byte a second is 800 times too slow, and closed 2 x pong_wait
+/// after its first byte. Apache's mod_reqtimeout (a body timeout extended per MinRate bytes) and
+/// Warp's slowloris guard (the timeout is extended for every 2048 bytes) bound HTTP request bodies
+/// the same way.
 inline constexpr std::size_t kMessageProgressBytes = std::size_t{16} * 1024;
 
 /// Decides when to ping, when to give up on a silent peer, and when a started message is too slow.

@@ -1,5 +1,5 @@
-// Logging in before the upgrade (seed 004: "a regular HTTP request to authenticate returns a
-// one-time password to connect"). Browsers cannot add an Authorization header to a WebSocket
+// Logging in before the upgrade: an ordinary HTTP request authenticates and returns a one-time
+// password to connect with. Browsers cannot add an Authorization header to a WebSocket
 // handshake, so the page first POSTs its credentials, gets a short-lived single-use token, and
 // puts it in the WebSocket URL. Passwords are stored as salted PBKDF2 hashes (OpenSSL).
 #pragma once
@@ -58,7 +58,8 @@ class UserStore {
 };
 
 /// One-time passwords: issued by POST /login, good for one upgrade within their lifetime.
-/// Thread-safe (the seed's plain map was touched by several goroutines without a lock).
+/// Thread-safe (the Go chat this course started from kept its one-time passwords in a plain map
+/// that several goroutines touched without a lock: a data race).
 ///
 /// With several servers (share_through a RedisBroker), a token is also stored in Redis, so the
 /// load balancer may send the upgrade to any server: the one that redeems it first wins, and

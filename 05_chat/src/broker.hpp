@@ -1,4 +1,4 @@
-// What one chat server shares with the others when a chat outgrows one process (issue 9): the
+// What one chat server shares with the others when a chat outgrows one process (--redis): the
 // messages of each room, the rooms' history, and the one-time passwords of logins. The Manager
 // talks to a Broker; which one is chosen at start:
 //

@@ -1,13 +1,14 @@
-// Stage 03's command-line client, in the spirit of wscat and websocat: opens a WebSocket (RFC 6455
-// §4.1), sends every line of stdin as a message, prints every message that arrives, and ends with
-// the closing handshake (§7). `--raw` sends hand-made bytes instead, to watch a server react to
-// broken frames. Run with --help for the flags.
+// The course's command-line client, in the spirit of wscat and websocat: opens a WebSocket
+// (RFC 6455 §4.1), sends every line of stdin as a message, prints every message that arrives, and
+// ends with the closing handshake (§7). `--raw` sends hand-made bytes instead and prints every
+// frame that comes back, to watch a server react to broken frames. Run with --help for the flags.
 #include <poll.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <iostream>
@@ -20,6 +21,8 @@
 
 #include "client.hpp"
 #include "close.hpp"
+#include "frame.hpp"
+#include "mask.hpp"
 #include "socket.hpp"
 
 namespace {
@@ -35,8 +38,11 @@ the connection and prints the server's reply as `closed CODE "REASON"`.
                          sent as given, even one the RFC forbids, such as 1004.
   --binary               send each line as a binary message instead of text
   --raw HEX              after the handshake, send exactly these bytes (e.g. "81 02 68 69", an
-                         unmasked text frame "hi"), without framing or masking, then print what
-                         comes back until the server closes; stdin is not read
+                         unmasked text frame "hi"), without framing or masking, then print every
+                         frame that comes back (pongs and close frames too) until the server
+                         closes; stdin is not read. A close frame is answered, nothing else.
+  --wait SECONDS         with --raw: stop when nothing arrives for this long (default: 3), and
+                         say what the server is still waiting for
   --help                 show this text
 
 Exit code: 0 after a clean close (and always after --raw), 1 when the connection ended without
@@ -50,6 +56,7 @@ struct CliOptions {
   ws::DialOptions dial;
   ws::CloseStatus close_status = ws::make_close_status(ws::CloseCode::kNormalClosure);
   std::optional<std::string> raw;  // the decoded bytes of --raw
+  std::chrono::seconds wait{3};    // --wait: how long --raw waits for the next bytes
   bool binary = false;
 };
 
@@ -163,6 +170,18 @@ ParseOutcome parse_options(const std::vector<std::string>& args, CliOptions& opt
         error = "--raw needs bytes in hex, such as \"81 02 68 69\"";
         return ParseOutcome::kError;
       }
+      ++i;
+    } else if (arg == "--wait") {
+      int seconds = 0;
+      if (has_value && !args[i + 1].empty() && args[i + 1].size() <= 4 &&
+          args[i + 1].find_first_not_of("0123456789") == std::string::npos) {
+        seconds = std::stoi(args[i + 1]);
+      }
+      if (seconds < 1) {
+        error = "--wait needs a number of seconds from 1 to 9999";
+        return ParseOutcome::kError;
+      }
+      options.wait = std::chrono::seconds(seconds);
       ++i;
     } else if (arg.starts_with("-")) {
       error = "unknown flag " + arg;
@@ -343,16 +362,156 @@ int run_interactive(ws::Client& client, const CliOptions& options) {
   return exit_code;
 }
 
-/// --raw: sends the bytes, then prints everything until the server closes. Returns 0.
-int run_raw(ws::Client& client, const std::string& bytes) {
+// ---- --raw: hand-made bytes out, every frame in ----
+
+std::string_view opcode_name(std::uint8_t opcode) {
+  switch (opcode) {
+    case 0x0:
+      return "continuation";
+    case 0x1:
+      return "text";
+    case 0x2:
+      return "binary";
+    case 0x8:
+      return "close";
+    case 0x9:
+      return "ping";
+    case 0xA:
+      return "pong";
+    default:
+      return ws::is_control(opcode) ? "reserved control opcode" : "reserved data opcode";
+  }
+}
+
+/// The size of the complete frame at the start of `bytes` (header and payload), or 0 while it is
+/// not all there. Fills `header`.
+std::size_t complete_frame_size(std::string_view bytes, ws::FrameHeader& header) {
+  const std::size_t header_size = ws::decode_frame_header(bytes, header);
+  if (header_size == 0 || header.payload_length > bytes.size() - header_size) {
+    return 0;
+  }
+  return header_size + static_cast<std::size_t>(header.payload_length);
+}
+
+/// One received frame as one line, e.g. `< frame: text, FIN=1, RSV1-3=000, 2 bytes: "hi"`.
+/// Text shows as text; every other payload in hex (the first 32 bytes), and a close frame's
+/// code and reason decoded after it.
+std::string describe_frame(const ws::FrameHeader& header, std::string_view payload) {
+  constexpr std::size_t kShownBytes = 32;
+  std::string line = "< frame: " + std::string(opcode_name(header.opcode));
+  line += ", FIN=" + std::string(header.fin ? "1" : "0") + ", RSV1-3=";
+  line +=
+      std::string(header.rsv1 ? "1" : "0") + (header.rsv2 ? "1" : "0") + (header.rsv3 ? "1" : "0");
+  if (header.masked) {
+    line += ", MASK=1";
+  }
+  line += ", " + std::to_string(payload.size()) + (payload.size() == 1 ? " byte" : " bytes");
+  if (payload.empty()) {
+    return line;
+  }
+  if (header.opcode == static_cast<std::uint8_t>(ws::Opcode::kText)) {
+    return line + ": \"" + std::string(payload) + "\"";
+  }
+  line += ": " + to_hex(payload.substr(0, kShownBytes));
+  line += payload.size() > kShownBytes ? " ..." : "";
+  if (header.opcode == static_cast<std::uint8_t>(ws::Opcode::kClose)) {
+    line += " (close " + ws::describe(ws::parse_close_payload(payload).received) + ")";
+  }
+  return line;
+}
+
+/// What the server is still waiting for once it has read `sent`: the rest of a frame, the rest
+/// of a fragmented message, or simply the next frame.
+std::string what_the_server_awaits(std::string_view sent) {
+  bool message_open = false;
+  while (!sent.empty()) {
+    ws::FrameHeader header;
+    const std::size_t header_size = ws::decode_frame_header(sent, header);
+    if (header_size == 0) {
+      // The second byte says how long the header is (2-14 bytes); before it arrives, at least 2.
+      const std::size_t needed =
+          sent.size() < 2 ? 2 : ws::frame_header_size(static_cast<std::uint8_t>(sent[1]));
+      return "the server is still waiting for the rest of the frame header (" +
+             std::to_string(sent.size()) + " of " + std::to_string(needed) + " bytes sent)";
+    }
+    const std::size_t payload_sent = sent.size() - header_size;
+    if (header.payload_length > payload_sent) {
+      return "the server is still waiting for the rest of the frame (" +
+             std::to_string(payload_sent) + " of " + std::to_string(header.payload_length) +
+             " payload bytes sent)";
+    }
+    if (!ws::is_control(header.opcode)) {
+      message_open = !header.fin;
+    }
+    sent.remove_prefix(header_size + static_cast<std::size_t>(header.payload_length));
+  }
+  return message_open ? "the server is waiting for the rest of the message (FIN=0 was last)"
+                      : "the server is waiting for the next frame";
+}
+
+/// --raw: sends the bytes, then prints every frame that arrives until the server closes TCP or
+/// nothing arrives for `wait`. A close frame is answered with the same code, as §5.5.1 asks; no
+/// other frame is answered, so what is printed is exactly what the server chose to send.
+/// Returns 0.
+int run_raw(ws::Client& client, const std::string& bytes, std::chrono::seconds wait) {
   client.send_raw(bytes);
   std::cout << "> raw " << bytes.size() << " bytes: " << to_hex(bytes) << std::endl;
-  try {
-    while (true) {
-      print_message(client.read_message());
+  std::string received;  // bytes not yet printed as a frame
+  std::optional<ws::CloseStatus> server_close;
+  bool any_frame = false;
+  while (true) {
+    std::string more;
+    try {
+      more = client.read_raw(ws::Clock::now() + wait);
+    } catch (const ws::TimeoutError&) {
+      if (!received.empty()) {
+        std::cout << "< " << received.size()
+                  << " bytes of an unfinished frame: " << to_hex(received) << std::endl;
+      }
+      std::cout << (any_frame ? "nothing more within " : "no answer within ") << wait.count()
+                << " s: "
+                << (server_close ? "the server has not closed TCP after its close frame"
+                                 : what_the_server_awaits(bytes))
+                << std::endl;
+      return 0;
     }
-  } catch (const ws::CloseError& end) {
-    print_end(end, false);
+    if (more.empty()) {
+      break;  // the server closed TCP
+    }
+    received += more;
+    ws::FrameHeader header;
+    std::size_t size = 0;
+    while ((size = complete_frame_size(received, header)) > 0) {
+      const auto payload_length = static_cast<std::size_t>(header.payload_length);
+      std::string payload = received.substr(size - payload_length, payload_length);
+      received.erase(0, size);
+      if (header.masked) {  // a server must not mask (§5.1); unmask anyway to show the payload
+        static_cast<void>(ws::apply_mask_simple(payload, header.masking_key));
+      }
+      std::cout << describe_frame(header, payload) << std::endl;
+      any_frame = true;
+      if (header.opcode == static_cast<std::uint8_t>(ws::Opcode::kClose) && !server_close) {
+        server_close = ws::parse_close_payload(payload).received;
+        try {
+          client.send_close({server_close->code, {}});  // §5.5.1: echo the code
+          std::cout << "> close reply sent (masked), "
+                    << (payload.empty() ? std::string("empty like the server's")
+                                        : "code " + std::to_string(server_close->code))
+                    << std::endl;
+        } catch (const std::runtime_error&) {
+          // The server has gone already; what remains is to report how it ended.
+        }
+      }
+    }
+  }
+  if (!received.empty()) {
+    std::cout << "< " << received.size() << " bytes of an unfinished frame: " << to_hex(received)
+              << std::endl;
+  }
+  if (server_close) {
+    std::cout << "server closed " << ws::describe(*server_close) << std::endl;
+  } else {
+    std::cout << "server closed 1006 \"the server closed TCP without a close frame\"" << std::endl;
   }
   return 0;
 }
@@ -379,7 +538,8 @@ int main(int argc, char** argv) {
               << (client.subprotocol().empty() ? ""
                                                : " (subprotocol: " + client.subprotocol() + ")")
               << std::endl;
-    return options.raw ? run_raw(client, *options.raw) : run_interactive(client, options);
+    return options.raw ? run_raw(client, *options.raw, options.wait)
+                       : run_interactive(client, options);
   } catch (const std::exception& e) {
     // A bad URL, a refused connection, a failed handshake, or a write that failed in --raw.
     std::cerr << "client: " << e.what() << "\n";

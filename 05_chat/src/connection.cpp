@@ -405,10 +405,13 @@ class Connection {
         return;
       }
       if (io != IoStatus::kOk) {
-        log("closed " + describe(status) + " (initiated by server; " +
-            (io == IoStatus::kTimeout ? "no close reply within " + milliseconds(reply_wait)
-                                      : std::string("no close reply")) +
-            ")");
+        std::string reply = "no close reply";
+        if (reply_wait == Clock::duration::zero()) {
+          reply = "did not wait for a close reply";  // on purpose: the callers say why
+        } else if (io == IoStatus::kTimeout) {
+          reply = "no close reply within " + milliseconds(reply_wait);
+        }
+        log("closed " + describe(status) + " (initiated by server; " + reply + ")");
         return;
       }
       if (const auto* reply = std::get_if<Close>(&*result.event)) {
@@ -472,6 +475,8 @@ class Connection {
       if (status == IoStatus::kTimeout) {
         const auto now = Clock::now();
         if (heartbeat_.expired(now)) {
+          // §7.4.1: 1001 says that the endpoint *sending* it is "going away". No code means
+          // "you stopped answering", and here the server is the one leaving this connection.
           log("heartbeat timeout: no sign of life within " + milliseconds(options_.pong_wait) +
               " of a ping");
           close(make_close_status(CloseCode::kGoingAway, "heartbeat timeout"),
@@ -482,7 +487,8 @@ class Connection {
           // The peer is alive (it keeps sending), but a message it started is not getting
           // anywhere: a slowloris inside a frame. §7.4.1: 1008, a policy violation, "a generic
           // status code ... when there is no other more suitable status code": no rule of the
-          // protocol is broken (1002), nothing is too big (1009), and the peer is not gone (1001).
+          // protocol is broken (1002), nothing is too big (1009), and the server is not simply
+          // leaving (1001): it refuses what this peer does.
           // As for a dead peer, our close frame goes out and no reply is awaited: the peer
           // could answer only after finishing the frame it is sending, the very thing it does
           // not do.

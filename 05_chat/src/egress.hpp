@@ -1,6 +1,7 @@
 // A connection's egress queue: how other threads hand frames to the one thread that writes to
 // the socket. Bounded, so a client that reads too slowly is closed instead of growing the
-// server's memory or slowing down the senders (the seed's unbuffered channel did both).
+// server's memory or slowing down the senders (the Go chat this course started from used an
+// unbuffered channel per client, so one client that did not read stalled every broadcast).
 #pragma once
 
 #include <cstddef>

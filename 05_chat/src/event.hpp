@@ -1,6 +1,7 @@
 // The chat's application protocol on top of WebSocket text messages: typed JSON events
-// `{"type": ..., "payload": {...}}` (seed 004's design), their parsing, their validation rules,
-// and the events the server sends. JSON itself is nlohmann-json's job.
+// `{"type": ..., "payload": {...}}` (the design of the Go chat this course started from), their
+// parsing, their validation rules, and the events the server sends. JSON itself is nlohmann-json's
+// job.
 #pragma once
 
 #include <chrono>

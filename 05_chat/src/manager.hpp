@@ -1,4 +1,4 @@
-// The chat's Manager (seed 004): every connected client and the rooms they are in. Rooms are
+// The chat's Manager: every connected client and the rooms they are in. Rooms are
 // created on first join and dropped when empty; each keeps the last messages as history. All of
 // it is shared by the connection threads, so all of it sits behind locks, taken in one order.
 // With several servers (--redis), the Manager also hands its members' messages to a Broker and

@@ -173,8 +173,9 @@ TEST(MessageWindow, ADripIsTooSlowWhileTheHeartbeatSeesSignsOfLife) {
 }
 
 TEST(MessageWindow, EverySixteenKibibytesOpenAFreshWindow) {
-  // A 16 MiB message (stage 04's limit) over a slow link, for five hours: 8 KiB, 10 s later 8 KiB
-  // more, 9 s later... 16 KiB every 19 s (0.86 KiB/s), each time just inside the window.
+  // A 16 MiB message (the echo server's default limit) over a slow link, for five hours: 8 KiB,
+  // 10 s later 8 KiB more, 9 s later... 16 KiB every 19 s (0.86 KiB/s), each time just inside
+  // the window.
   Heartbeat heartbeat(30s, 10s, kStart);
   Clock::time_point now = kStart;
   heartbeat.on_message_bytes(1, true, now);

@@ -163,7 +163,7 @@ TEST(Manager, ASlowMemberIsReportedNotWaitedFor) {
   EXPECT_EQ(fast.events().size(), 2U) << "the others still get everything";
 }
 
-// --- several servers sharing rooms through a broker (issue 9) ---
+// --- several servers sharing rooms through a broker (--redis) ---
 
 // The texts of the new_message events among `events`.
 std::vector<std::string> texts(const std::vector<nlohmann::json>& events) {
