@@ -71,13 +71,13 @@ const std::vector<Stage>& stages() {
       {"03",
        "frames",
        false,
-       {"handshake", "close", "shutdown", "payloads", "pings", "rsv", "opcodes", "fragments", "utf8",
-        "close_echo", "limits", "robustness"}},
+       {"handshake", "close", "shutdown", "payloads", "pings", "rsv", "opcodes", "fragments",
+        "utf8", "close_echo", "limits", "robustness"}},
       {"04",
        "ping pong",
        false,
-       {"handshake", "close", "shutdown", "payloads", "pings", "rsv", "opcodes", "fragments", "utf8",
-        "close_echo", "limits", "robustness", "heartbeat"}},
+       {"handshake", "close", "shutdown", "payloads", "pings", "rsv", "opcodes", "fragments",
+        "utf8", "close_echo", "limits", "robustness", "heartbeat"}},
       {"05", "chat", true, {"handshake", "close", "shutdown", "heartbeat", "login", "chat"}},
   };
   return table;
@@ -94,7 +94,8 @@ const Group* find_group(std::string_view name) {
 
 const Stage* find_stage(std::string_view number) {
   for (const Stage& stage : stages()) {
-    if (stage.number == number || (number.size() == 1 && stage.number == "0" + std::string(number))) {
+    if (stage.number == number ||
+        (number.size() == 1 && stage.number == "0" + std::string(number))) {
       return &stage;
     }
   }

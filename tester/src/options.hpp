@@ -10,12 +10,12 @@
 namespace tester {
 
 struct Options {
-  std::string stage;           // --stage NN
-  std::string url;             // --url ws://127.0.0.1:PORT/PATH
-  std::string server;          // --server 'COMMAND ... {port}'
-  std::string cases;           // --cases PATTERN (a regular expression)
-  bool list = false;           // --list
-  bool verbose = false;        // --verbose
+  std::string stage;     // --stage NN
+  std::string url;       // --url ws://127.0.0.1:PORT/PATH
+  std::string server;    // --server 'COMMAND ... {port}'
+  std::string cases;     // --cases PATTERN (a regular expression)
+  bool list = false;     // --list
+  bool verbose = false;  // --verbose
   std::chrono::milliseconds ping_period{1000};
   std::chrono::milliseconds pong_wait{1000};
   std::chrono::milliseconds handshake_timeout{10000};

@@ -28,9 +28,8 @@ std::uint16_t free_port() {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof address;
   // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API takes sockaddr*
-  const bool ok =
-      ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
   // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
   ::close(fd);
   if (!ok) {
@@ -111,9 +110,8 @@ ServerProcess::ServerProcess(std::string command, std::chrono::milliseconds star
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       stop(SIGKILL, 5s);
-      throw std::runtime_error("the server did not listen on 127.0.0.1:" +
-                               std::to_string(port_) + " within " +
-                               std::to_string(startup.count()) +
+      throw std::runtime_error("the server did not listen on 127.0.0.1:" + std::to_string(port_) +
+                               " within " + std::to_string(startup.count()) +
                                " ms (does the command use {port}?)");
     }
     std::this_thread::sleep_for(20ms);

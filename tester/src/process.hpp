@@ -34,7 +34,8 @@ class ServerProcess {
 
   /// Waits for an output line (stdout or stderr) containing `text`; lines already printed count.
   /// Returns the line, or nullopt after `timeout`.
-  std::optional<std::string> wait_for_line(std::string_view text, std::chrono::milliseconds timeout);
+  std::optional<std::string> wait_for_line(std::string_view text,
+                                           std::chrono::milliseconds timeout);
   /// The last `count` lines printed, oldest first.
   std::vector<std::string> last_lines(std::size_t count);
 

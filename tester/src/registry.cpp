@@ -1,6 +1,7 @@
 // The list of cases, filled at start-up by the TESTER_CASE macro and by the case families.
 #include "registry.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
@@ -16,12 +17,7 @@ std::vector<Case>& cases() {
 
 bool add_case(Case c) {
   const auto taken = [](const std::string& id) {
-    for (const Case& other : cases()) {
-      if (other.id == id) {
-        return true;
-      }
-    }
-    return false;
+    return std::ranges::any_of(cases(), [&id](const Case& other) { return other.id == id; });
   };
   if (!c.id.empty() && taken(c.id)) {
     // Several cases share an Autobahn section without a number of their own (5.x): 5.x, 5.x.2...
@@ -73,9 +69,9 @@ std::pair<std::string, std::string> id_and_title(std::string_view name) {
     // A capital starts a word unless it continues an acronym ("FF", "U10FFFF"); a number starts
     // a word after a lower-case letter ("Text125").
     const bool starts_word =
-        i > 0 && ((std::isupper(c) != 0 &&
-                   (std::isupper(before) == 0 || std::islower(after) != 0)) ||
-                  (std::isdigit(c) != 0 && std::islower(before) != 0));
+        i > 0 &&
+        ((std::isupper(c) != 0 && (std::isupper(before) == 0 || std::islower(after) != 0)) ||
+         (std::isdigit(c) != 0 && std::islower(before) != 0));
     if (starts_word) {
       title += ' ';
     }

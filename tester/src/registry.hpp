@@ -69,9 +69,9 @@ bool add_family(const std::string& group, const std::string& section,
 
 // A case that reads the server's output or signals it (only with --server); `stops` says that
 // the server is gone afterwards.
-#define TESTER_CASE_NEEDING(group, name, section, needs, stops)                                \
-  void name();                                                                                 \
-  const bool name##_registered = ::tester::add_case(::tester::Case{                            \
-      #group, ::tester::id_and_title(#name).first, ::tester::id_and_title(#name).second,       \
-      section, &(name), needs, stops});                                                        \
+#define TESTER_CASE_NEEDING(group, name, section, needs, stops)                              \
+  void name();                                                                               \
+  const bool name##_registered = ::tester::add_case(                                         \
+      ::tester::Case{#group, ::tester::id_and_title(#name).first,                            \
+                     ::tester::id_and_title(#name).second, section, &(name), needs, stops}); \
   void name()

@@ -21,10 +21,10 @@ namespace {
 
 // Failures shown in full (transcript and hint) before the rest are shortened to one line each,
 // so that the report of a server that fails everything still fits on a screen.
-constexpr std::size_t kDetailedFailures = 4;
+constexpr std::size_t kDetailedFailures = 2;
 constexpr std::size_t kTranscriptLines = 6;
 // Failures listed at all (the rest are counted), unless --verbose.
-constexpr std::size_t kListedFailures = 14;
+constexpr std::size_t kListedFailures = 8;
 
 struct Url {
   ServerAddress address;
@@ -83,8 +83,8 @@ std::vector<const Case*> select_cases(const Stage& stage, const std::string& pat
     try {
       filter.emplace(pattern, std::regex::icase);
     } catch (const std::regex_error& error) {
-      throw std::runtime_error("--cases '" + pattern + "' is not a regular expression: " +
-                               error.what());
+      throw std::runtime_error("--cases '" + pattern +
+                               "' is not a regular expression: " + error.what());
     }
   }
   std::vector<const Case*> selected;
@@ -223,8 +223,7 @@ int run(const Options& options) {
     set_target(base);
   }
   std::cout << "tester: stage " << stage->number << " (" << stage->name << "), " << cases.size()
-            << " cases, against "
-            << (server ? server->command() : options.url) << "\n";
+            << " cases, against " << (server ? server->command() : options.url) << "\n";
 
   std::vector<Result> results;
   for (const Case* c : cases) {
@@ -249,16 +248,18 @@ int run(const Options& options) {
         for (const auto& line : server->last_lines(3)) {
           said += " | " + line;
         }
-        result.verdict = worst(result.verdict, {Behavior::kFailed,
-                                                "the server exited with code " +
-                                                    std::to_string(*server->exited()) + said});
+        result.verdict = worst(result.verdict,
+                               {Behavior::kFailed, "the server exited with code " +
+                                                       std::to_string(*server->exited()) + said});
       }
       if (server && server->exited() && c != cases.back() && !start_server()) {
         return 1;
       }
     }
     if (options.verbose) {
-      std::cout << (result.skipped ? "skip " : result.verdict.behavior == Behavior::kOk ? "ok   " : "FAIL ")
+      std::cout << (result.skipped                             ? "skip "
+                    : result.verdict.behavior == Behavior::kOk ? "ok   "
+                                                               : "FAIL ")
                 << display_id(*c) << "  " << c->title << "\n";
       for (const auto& line : result.transcript) {
         std::cout << "        " << line << "\n";
@@ -299,8 +300,7 @@ int run(const Options& options) {
   }
   for (const Result& result : results) {
     if (result.skipped) {
-      std::cout << "  skipped " << display_id(*result.c) << " ("
-                << result.skip_reason << ")\n";
+      std::cout << "  skipped " << display_id(*result.c) << " (" << result.skip_reason << ")\n";
     }
   }
   std::cout << results.size() - failed - skipped << " passed, " << failed << " failed";

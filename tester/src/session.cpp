@@ -126,8 +126,9 @@ std::string describe_frame(std::uint8_t code, bool fin, std::uint8_t rsv, bool m
   }
   out += " " + std::to_string(payload.size()) + " B";
   if (code == opcode::kClose && payload.size() >= 2) {
-    out += " code " + std::to_string((static_cast<unsigned>(static_cast<std::uint8_t>(payload[0])) << 8U) |
-                                     static_cast<std::uint8_t>(payload[1]));
+    out += " code " +
+           std::to_string((static_cast<unsigned>(static_cast<std::uint8_t>(payload[0])) << 8U) |
+                          static_cast<std::uint8_t>(payload[1]));
     payload.remove_prefix(2);
   }
   if (!payload.empty()) {

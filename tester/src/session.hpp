@@ -31,7 +31,6 @@ inline constexpr auto kTcpCloseDeadline = 1s;
 // Messages of several MiB need more than kReplyDeadline on slow peers (interpreters, sanitizers).
 inline constexpr auto kLargeMessageDeadline = 20s;
 
-
 /// RFC 6455 §7.4.1 status codes the suite expects to see.
 namespace close_code {
 inline constexpr std::uint16_t kNormal = 1000;
@@ -75,8 +74,8 @@ struct Observation {
 
 /// What a Session does with what is not under test.
 struct SessionOptions {
-  bool answer_pings = true;      // false plays a peer that never answers (heartbeat cases)
-  bool record_messages = true;   // false ignores data messages (a greeting, chat events)
+  bool answer_pings = true;     // false plays a peer that never answers (heartbeat cases)
+  bool record_messages = true;  // false ignores data messages (a greeting, chat events)
 };
 
 /// A WebSocket connection to the server under test with everything it receives recorded.

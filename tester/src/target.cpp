@@ -53,11 +53,11 @@ std::optional<HttpExchange> http_request(const std::string& method, const std::s
                                          const std::string& body, std::string* error) {
   const Deadline deadline = deadline_in(kReplyDeadline);
   WireClient client = WireClient::connect(target().address, deadline);
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + target().address.host +
-                        ":" + std::to_string(target().address.port) + "\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + target().address.host + ":" +
+                        std::to_string(target().address.port) + "\r\n";
   if (!body.empty()) {
-    request += "Content-Type: application/json\r\nContent-Length: " +
-               std::to_string(body.size()) + "\r\n";
+    request +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   if (!target().origin.empty()) {
     request += "Origin: " + target().origin + "\r\n";
@@ -90,9 +90,8 @@ std::optional<HttpExchange> http_request(const std::string& method, const std::s
 }
 
 std::optional<std::string> log_in(const Login& login, std::string* error) {
-  const std::string body =
-      "{\"username\":" + json_quote(login.username) + ",\"password\":" + json_quote(login.password) +
-      "}";
+  const std::string body = "{\"username\":" + json_quote(login.username) +
+                           ",\"password\":" + json_quote(login.password) + "}";
   const auto exchange = http_request("POST", "/login", body, error);
   if (!exchange) {
     return std::nullopt;

@@ -22,14 +22,14 @@ struct Login {
 /// runs; cases read it through target().
 struct Target {
   ServerAddress address;
-  std::string path = "/";            // the WebSocket's path (a chat's upgrade adds ?otp=...)
-  std::optional<Login> login;        // set for chat stages
-  std::string origin;                // the Origin a same-site page sends (chat stages)
-  std::chrono::milliseconds ping_period{1000};  // how often the server pings (heartbeat)
-  std::chrono::milliseconds pong_wait{1000};    // how long it waits for the pong
+  std::string path = "/";      // the WebSocket's path (a chat's upgrade adds ?otp=...)
+  std::optional<Login> login;  // set for chat stages
+  std::string origin;          // the Origin a same-site page sends (chat stages)
+  std::chrono::milliseconds ping_period{1000};         // how often the server pings (heartbeat)
+  std::chrono::milliseconds pong_wait{1000};           // how long it waits for the pong
   std::chrono::milliseconds handshake_timeout{10000};  // how long it waits for a request head
   std::size_t max_message = std::size_t{16} * 1024 * 1024;  // its message size limit
-  std::string protocol;  // a subprotocol it was started to accept (empty: not told)
+  std::string protocol;              // a subprotocol it was started to accept (empty: not told)
   ServerProcess* process = nullptr;  // the server started by --server; nullptr with --url
 };
 

@@ -237,8 +237,7 @@ std::string make_websocket_key() {
   return base64(nonce.data(), nonce.size());
 }
 
-WireClient::WireClient(int fd, ServerAddress address)
-    : fd_(fd), address_(std::move(address)) {}
+WireClient::WireClient(int fd, ServerAddress address) : fd_(fd), address_(std::move(address)) {}
 
 WireClient::WireClient(WireClient&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
@@ -304,8 +303,7 @@ WireClient WireClient::connect(const ServerAddress& address, Deadline deadline) 
   return client;
 }
 
-std::string WireClient::build_request(const UpgradeRequest& request,
-                                             std::string* key_out) const {
+std::string WireClient::build_request(const UpgradeRequest& request, std::string* key_out) const {
   std::string key;
   if (request.send_key) {
     key = request.key.value_or(make_websocket_key());
@@ -385,8 +383,7 @@ std::optional<std::string> WireClient::read_body(std::size_t size, Deadline dead
   return body;
 }
 
-std::optional<HttpResponse> WireClient::read_http_response(Deadline deadline,
-                                                                  std::string* error) {
+std::optional<HttpResponse> WireClient::read_http_response(Deadline deadline, std::string* error) {
   std::size_t head_end = std::string::npos;
   for (;;) {
     head_end = rx_.find("\r\n\r\n", rx_pos_);
@@ -454,8 +451,7 @@ std::optional<HttpResponse> WireClient::read_http_response(Deadline deadline,
   return response;
 }
 
-bool WireClient::send_bytes(std::string_view bytes, const SendPlan& plan,
-                                   Deadline deadline) {
+bool WireClient::send_bytes(std::string_view bytes, const SendPlan& plan, Deadline deadline) {
   const std::size_t chunk = plan.chunk_size == 0 ? bytes.size() : plan.chunk_size;
   std::size_t offset = 0;
   while (offset < bytes.size()) {

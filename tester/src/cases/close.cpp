@@ -94,7 +94,7 @@ TESTER_CASE(close, Case7_3_5_EchoesCloseWith123ByteReason, "§5.5") {
 // Autobahn 7.3.6; RFC 6455 §5.5: 2 + 124 = 126 bytes is too long for a control frame.
 TESTER_CASE(close, Case7_3_6_FailsOnCloseWith124ByteReasonWith1002, "§5.5") {
   report(run_failure({close_frame(close_code::kNormal, std::string(124, '*'))},
-                        {close_code::kProtocolError}, {}, kIgnoreMessages));
+                     {close_code::kProtocolError}, {}, kIgnoreMessages));
 }
 
 // Autobahn 7.5.1; RFC 6455 §5.5.1, §8.1: the close reason is UTF-8 and is validated.
@@ -104,11 +104,12 @@ TESTER_CASE(close, Case7_5_1_FailsOnCloseReasonWithInvalidUtf8With1007, "§5.5.1
   // message, so 1002 is a defensible reading (Autobahn 7.5.1 accepts both).
   expect.non_strict_codes = {close_code::kProtocolError};
   expect.non_strict_reason = "1007 is the specific code for invalid UTF-8 (RFC 6455 §7.4.1)";
-  report(run_failure({close_frame(close_code::kNormal, kKosmeSurrogateEdited)}, expect, {}, kIgnoreMessages));
+  report(run_failure({close_frame(close_code::kNormal, kKosmeSurrogateEdited)}, expect, {},
+                     kIgnoreMessages));
 }
 
 // Autobahn 7.7.1-7.7.13; RFC 6455 §7.4.1-2: defined and registrable codes are accepted and echoed.
-const bool valid_codes = add_family(
+const bool kValidCodes = add_family(
     "close", "§7.4.1-7.4.2",
     std::vector<std::uint16_t>{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999,
                                4000, 4999},
@@ -134,7 +135,7 @@ void fail_on_invalid_close_code(std::uint16_t code) {
   report(run_failure({close_frame(code)}, expect, {}, kIgnoreMessages));
 }
 
-const bool invalid_codes = add_family(
+const bool kInvalidCodes = add_family(
     "close", "§7.4",
     std::vector<std::uint16_t>{0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535},
     [](std::uint16_t code) {

@@ -6,8 +6,6 @@
 
 namespace tester {
 
-
-
 // Returns the bytes spelled by a string of hex digits, spaces ignored ("ce ba" -> "\xce\xba").
 std::string from_hex(std::string_view hex) {
   std::string out;
@@ -32,7 +30,6 @@ std::string from_hex(std::string_view hex) {
   }
   return out;
 }
-
 
 // Deterministic printable ASCII payload of `size` bytes.
 std::string ascii_payload(std::size_t size) {

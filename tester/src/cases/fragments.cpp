@@ -60,7 +60,7 @@ std::vector<FrameSpec> ping_between_fragments() {
 // message and are answered right away.
 TESTER_CASE(fragments, Case5_6_AnswersPingBetweenFragments, "§5.4") {
   report(run_echo(ping_between_fragments(),
-                     {pong_event("ping payload"), text_event("fragment1fragment2")}));
+                  {pong_event("ping payload"), text_event("fragment1fragment2")}));
 }
 
 // Autobahn 5.7; RFC 6455 §5.4.
@@ -70,13 +70,13 @@ TESTER_CASE(fragments, Case5_7_AnswersPingBetweenFragmentsSentFrameByFrame, "§5
   session.await_events(2, deadline_in(kReplyDeadline));
   session.close_with(close_frame(close_code::kNormal), deadline_in(kReplyDeadline));
   report(judge_clean_echo(session.observation(),
-                             {pong_event("ping payload"), text_event("fragment1fragment2")}));
+                          {pong_event("ping payload"), text_event("fragment1fragment2")}));
 }
 
 // Autobahn 5.8; RFC 6455 §5.4.
 TESTER_CASE(fragments, Case5_8_AnswersPingBetweenFragmentsSentByteByByte, "§5.4") {
   report(run_echo(ping_between_fragments(),
-                     {pong_event("ping payload"), text_event("fragment1fragment2")}, kByteByByte));
+                  {pong_event("ping payload"), text_event("fragment1fragment2")}, kByteByByte));
 }
 
 // Autobahn 5.x (pong variant of 5.6); RFC 6455 §5.4, §5.5.3: an unsolicited pong between
@@ -90,10 +90,10 @@ TESTER_CASE(fragments, Case5_x_IgnoresPongBetweenFragments, "§5.4") {
 // Autobahn 5.x (pong and ping variant, byte-wise); RFC 6455 §5.4.
 TESTER_CASE(fragments, Case5_x_AnswersPingAndIgnoresPongBetweenFragmentsSentByteByByte, "§5.4") {
   report(run_echo({text_frame("fragment1", false), pong_frame("unsolicited"),
-                      continuation_frame("fragment2", false), ping_frame("ping payload"),
-                      continuation_frame("fragment3")},
-                     {pong_event("ping payload"), text_event("fragment1fragment2fragment3")},
-                     kByteByByte));
+                   continuation_frame("fragment2", false), ping_frame("ping payload"),
+                   continuation_frame("fragment3")},
+                  {pong_event("ping payload"), text_event("fragment1fragment2fragment3")},
+                  kByteByByte));
 }
 
 std::vector<FrameSpec> orphan_continuation(bool fin) {
@@ -124,7 +124,8 @@ TESTER_CASE(fragments, Case5_12_FailsOnNonFinalContinuationWithoutStartWith1002,
 }
 
 // Autobahn 5.13; RFC 6455 §5.4.
-TESTER_CASE(fragments, Case5_13_FailsOnNonFinalContinuationWithoutStartFrameByFrameWith1002, "§5.4") {
+TESTER_CASE(fragments, Case5_13_FailsOnNonFinalContinuationWithoutStartFrameByFrameWith1002,
+            "§5.4") {
   Session session;
   send_frame_by_frame(session, orphan_continuation(false), std::chrono::milliseconds(50));
   session.await_close(deadline_in(kReplyDeadline));
@@ -140,8 +141,8 @@ TESTER_CASE(fragments, Case5_14_FailsOnNonFinalContinuationWithoutStartByteByByt
 // continue. The first message must be echoed before the failure.
 TESTER_CASE(fragments, Case5_15_FailsOnContinuationAfterCompletedMessageWith1002, "§5.4") {
   report(run_failure({text_frame("fragment1", false), continuation_frame("fragment2", true),
-                         continuation_frame("fragment3", false), text_frame("fragment4")},
-                        {close_code::kProtocolError, {text_event("fragment1fragment2")}}));
+                      continuation_frame("fragment3", false), text_frame("fragment4")},
+                     {close_code::kProtocolError, {text_event("fragment1fragment2")}}));
 }
 
 // Autobahn 5.16; RFC 6455 §5.4.
@@ -170,13 +171,13 @@ TESTER_CASE(fragments, Case5_17_FailsOnRepeatedOrphanFinalContinuationWith1002, 
 // fragmented message is a violation.
 TESTER_CASE(fragments, Case5_18_FailsOnNewTextInsideFragmentedTextWith1002, "§5.4") {
   report(run_failure({text_frame("fragment1", false), text_frame("fragment2")},
-                        {close_code::kProtocolError}));
+                     {close_code::kProtocolError}));
 }
 
 // Autobahn 5.18 (binary variant); RFC 6455 §5.4.
 TESTER_CASE(fragments, Case5_x_FailsOnBinaryInsideFragmentedTextWith1002, "§5.4") {
   report(run_failure({text_frame("fragment1", false), binary_frame("fragment2")},
-                        {close_code::kProtocolError}));
+                     {close_code::kProtocolError}));
 }
 
 std::vector<FrameSpec> five_fragments_with_pings() {
@@ -196,16 +197,16 @@ TESTER_CASE(fragments, Case5_19_AnswersPingsBetweenFiveFragmentsSentWithPauses, 
   session.await_events(3, deadline_in(kReplyDeadline));
   session.close_with(close_frame(close_code::kNormal), deadline_in(kReplyDeadline));
   report(judge_clean_echo(session.observation(),
-                             {pong_event("pongme 1!"), pong_event("pongme 2!"),
-                              text_event("fragment1fragment2fragment3fragment4fragment5")}));
+                          {pong_event("pongme 1!"), pong_event("pongme 2!"),
+                           text_event("fragment1fragment2fragment3fragment4fragment5")}));
 }
 
 // Autobahn 5.20; RFC 6455 §5.4.
 TESTER_CASE(fragments, Case5_20_AnswersPingsBetweenFiveFragmentsSentByteByByte, "§5.4") {
   report(run_echo(five_fragments_with_pings(),
-                     {pong_event("pongme 1!"), pong_event("pongme 2!"),
-                      text_event("fragment1fragment2fragment3fragment4fragment5")},
-                     kByteByByteFast));
+                  {pong_event("pongme 1!"), pong_event("pongme 2!"),
+                   text_event("fragment1fragment2fragment3fragment4fragment5")},
+                  kByteByByteFast));
 }
 
 }  // namespace

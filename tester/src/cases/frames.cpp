@@ -22,22 +22,22 @@ struct LengthCase {
 };
 // Autobahn 1.1.1-1.1.7 (text) and 1.2.1-1.2.7 (binary); RFC 6455 §5.2 7/16/64-bit lengths: a
 // message of each length at the edges of the three encodings is echoed unchanged.
-const bool payload_lengths = add_family(
+const bool kPayloadLengths = add_family(
     "payloads", "§5.2",
     std::vector<LengthCase>{LengthCase{"Case1_1_1_Text0", opcode::kText, 0},
-                      LengthCase{"Case1_1_2_Text125", opcode::kText, 125},
-                      LengthCase{"Case1_1_3_Text126", opcode::kText, 126},
-                      LengthCase{"Case1_1_4_Text127", opcode::kText, 127},
-                      LengthCase{"Case1_1_5_Text128", opcode::kText, 128},
-                      LengthCase{"Case1_1_6_Text65535", opcode::kText, 65535},
-                      LengthCase{"Case1_1_7_Text65536", opcode::kText, 65536},
-                      LengthCase{"Case1_2_1_Binary0", opcode::kBinary, 0},
-                      LengthCase{"Case1_2_2_Binary125", opcode::kBinary, 125},
-                      LengthCase{"Case1_2_3_Binary126", opcode::kBinary, 126},
-                      LengthCase{"Case1_2_4_Binary127", opcode::kBinary, 127},
-                      LengthCase{"Case1_2_5_Binary128", opcode::kBinary, 128},
-                      LengthCase{"Case1_2_6_Binary65535", opcode::kBinary, 65535},
-                      LengthCase{"Case1_2_7_Binary65536", opcode::kBinary, 65536}},
+                            LengthCase{"Case1_1_2_Text125", opcode::kText, 125},
+                            LengthCase{"Case1_1_3_Text126", opcode::kText, 126},
+                            LengthCase{"Case1_1_4_Text127", opcode::kText, 127},
+                            LengthCase{"Case1_1_5_Text128", opcode::kText, 128},
+                            LengthCase{"Case1_1_6_Text65535", opcode::kText, 65535},
+                            LengthCase{"Case1_1_7_Text65536", opcode::kText, 65536},
+                            LengthCase{"Case1_2_1_Binary0", opcode::kBinary, 0},
+                            LengthCase{"Case1_2_2_Binary125", opcode::kBinary, 125},
+                            LengthCase{"Case1_2_3_Binary126", opcode::kBinary, 126},
+                            LengthCase{"Case1_2_4_Binary127", opcode::kBinary, 127},
+                            LengthCase{"Case1_2_5_Binary128", opcode::kBinary, 128},
+                            LengthCase{"Case1_2_6_Binary65535", opcode::kBinary, 65535},
+                            LengthCase{"Case1_2_7_Binary65536", opcode::kBinary, 65536}},
     [](const LengthCase& c) { return std::string(c.name) + "IsEchoedUnchanged"; },
     [](const LengthCase& c) {
       const bool text = c.opcode == opcode::kText;
@@ -108,7 +108,9 @@ TESTER_CASE(pings, Case2_6_AnswersPing125SentByteByByte, "§5.5.2") {
 }
 
 // Autobahn 2.7; RFC 6455 §5.5.3: an unsolicited pong expects no response.
-TESTER_CASE(pings, Case2_7_IgnoresUnsolicitedEmptyPong, "§5.5.3") { report(run_echo({pong_frame()}, {})); }
+TESTER_CASE(pings, Case2_7_IgnoresUnsolicitedEmptyPong, "§5.5.3") {
+  report(run_echo({pong_frame()}, {}));
+}
 
 // Autobahn 2.8; RFC 6455 §5.5.3.
 TESTER_CASE(pings, Case2_8_IgnoresUnsolicitedPongWithPayload, "§5.5.3") {
@@ -118,7 +120,7 @@ TESTER_CASE(pings, Case2_8_IgnoresUnsolicitedPongWithPayload, "§5.5.3") {
 // Autobahn 2.9; RFC 6455 §5.5.3: the pong answers the ping, not the earlier pong.
 TESTER_CASE(pings, Case2_9_AnswersPingAfterUnsolicitedPong, "§5.5.3") {
   report(run_echo({pong_frame("unsolicited pong payload"), ping_frame("ping payload")},
-                     {pong_event("ping payload")}));
+                  {pong_event("ping payload")}));
 }
 
 std::vector<FrameSpec> ten_pings() {
@@ -179,7 +181,7 @@ TESTER_CASE(rsv, Case3_3_FailsOnTextWithRsvEquals3SentFrameByFrameWith1002, "§5
       std::chrono::milliseconds(50));
   session.await_close(deadline_in(kReplyDeadline));
   report(judge_failure(session.observation(),
-                          {close_code::kProtocolError, {text_event("Hello, world!")}}));
+                       {close_code::kProtocolError, {text_event("Hello, world!")}}));
 }
 
 // Autobahn 3.4; RFC 6455 §5.2.
@@ -191,8 +193,7 @@ TESTER_CASE(rsv, Case3_4_FailsOnTextWithRsvEquals4SentByteByByteWith1002, "§5.2
 
 // Autobahn 3.5; RFC 6455 §5.2.
 TESTER_CASE(rsv, Case3_5_FailsOnBinaryWithRsvEquals5With1002, "§5.2") {
-  report(
-      run_failure({with_rsv(binary_frame(binary_payload(8)), 5)}, {close_code::kProtocolError}));
+  report(run_failure({with_rsv(binary_frame(binary_payload(8)), 5)}, {close_code::kProtocolError}));
 }
 
 // Autobahn 3.6; RFC 6455 §5.2: the rule holds for control frames too.
@@ -229,23 +230,23 @@ void fail_on_rsv_after_echo(const RsvCase& c) {
       break;
   }
   report(run_failure({text_frame("valid first"), with_rsv(bad, c.bits)},
-                        {close_code::kProtocolError, {text_event("valid first")}}));
+                     {close_code::kProtocolError, {text_event("valid first")}}));
 }
 
-const bool rsv_after_echo = add_family(
+const bool kRsvAfterEcho = add_family(
     "rsv", "§5.2",
     std::vector<RsvCase>{RsvCase{"TextRsv1", opcode::kText, rsv::kRsv1},
-                                           RsvCase{"TextRsv2", opcode::kText, rsv::kRsv2},
-                                           RsvCase{"TextRsv3", opcode::kText, rsv::kRsv3},
-                                           RsvCase{"BinaryRsv1", opcode::kBinary, rsv::kRsv1},
-                                           RsvCase{"BinaryRsv2", opcode::kBinary, rsv::kRsv2},
-                                           RsvCase{"BinaryRsv3", opcode::kBinary, rsv::kRsv3},
-                                           RsvCase{"PingRsv1", opcode::kPing, rsv::kRsv1},
-                                           RsvCase{"PingRsv2", opcode::kPing, rsv::kRsv2},
-                                           RsvCase{"PingRsv3", opcode::kPing, rsv::kRsv3},
-                                           RsvCase{"CloseRsv1", opcode::kClose, rsv::kRsv1},
-                                           RsvCase{"CloseRsv2", opcode::kClose, rsv::kRsv2},
-                                           RsvCase{"CloseRsv3", opcode::kClose, rsv::kRsv3}},
+                         RsvCase{"TextRsv2", opcode::kText, rsv::kRsv2},
+                         RsvCase{"TextRsv3", opcode::kText, rsv::kRsv3},
+                         RsvCase{"BinaryRsv1", opcode::kBinary, rsv::kRsv1},
+                         RsvCase{"BinaryRsv2", opcode::kBinary, rsv::kRsv2},
+                         RsvCase{"BinaryRsv3", opcode::kBinary, rsv::kRsv3},
+                         RsvCase{"PingRsv1", opcode::kPing, rsv::kRsv1},
+                         RsvCase{"PingRsv2", opcode::kPing, rsv::kRsv2},
+                         RsvCase{"PingRsv3", opcode::kPing, rsv::kRsv3},
+                         RsvCase{"CloseRsv1", opcode::kClose, rsv::kRsv1},
+                         RsvCase{"CloseRsv2", opcode::kClose, rsv::kRsv2},
+                         RsvCase{"CloseRsv3", opcode::kClose, rsv::kRsv3}},
     [](const RsvCase& c) { return "Rsv_" + std::string(c.name) + "AfterEchoFailsWith1002"; },
     fail_on_rsv_after_echo);
 
@@ -269,7 +270,7 @@ void fail_on_reserved_opcode(const OpcodeCase& c) {
     return;
   }
   report(run_failure({text_frame("Hello, world!"), reserved, ping_frame()},
-                        {close_code::kProtocolError, {text_event("Hello, world!")}}));
+                     {close_code::kProtocolError, {text_event("Hello, world!")}}));
 }
 
 std::vector<OpcodeCase> reserved_opcodes() {
@@ -281,7 +282,7 @@ std::vector<OpcodeCase> reserved_opcodes() {
   return cases;
 }
 
-const bool reserved_opcode_cases = add_family(
+const bool kReservedOpcodes = add_family(
     "opcodes", "§5.2", reserved_opcodes(),
     [](const OpcodeCase& c) {
       return "Opcodes_Opcode" + std::to_string(c.opcode) +
@@ -294,7 +295,7 @@ TESTER_CASE(opcodes, Case4_1_5_FailsOnOpcode7SentByteByByteWith1002, "§5.2") {
   FrameSpec reserved = text_frame("reserved opcode payload");
   reserved.opcode = 7;
   report(run_failure({text_frame("Hello, world!"), reserved, ping_frame()},
-                        {close_code::kProtocolError, {text_event("Hello, world!")}}, kByteByByte));
+                     {close_code::kProtocolError, {text_event("Hello, world!")}}, kByteByByte));
 }
 
 // Autobahn 4.2.5; RFC 6455 §5.2.
@@ -302,7 +303,7 @@ TESTER_CASE(opcodes, Case4_2_5_FailsOnOpcode15SentByteByByteWith1002, "§5.2") {
   FrameSpec reserved = text_frame("reserved opcode payload");
   reserved.opcode = 15;
   report(run_failure({text_frame("Hello, world!"), reserved, ping_frame()},
-                        {close_code::kProtocolError, {text_event("Hello, world!")}}, kByteByByte));
+                     {close_code::kProtocolError, {text_event("Hello, world!")}}, kByteByByte));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,8 +31,7 @@ TESTER_CASE(greeting, Greeting_SendsTextFramesAfterTheUpgrade, "§5.1, §5.6") {
 
 // RFC 6455 §5.3: the client masks every frame with a fresh key; the server unmasks with
 // key[i % 4]. Only a correctly unmasked payload appears in the server's output.
-TESTER_CASE_NEEDING(greeting, Greeting_PrintsTheTextAClientSends, "§5.3", Needs::kProcess,
-                    false) {
+TESTER_CASE_NEEDING(greeting, Greeting_PrintsTheTextAClientSends, "§5.3", Needs::kProcess, false) {
   Session session(kIgnoreMessages);
   const std::string text = unique_text("says hello");
   session.send(text_frame(text));

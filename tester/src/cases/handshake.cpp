@@ -17,8 +17,7 @@ namespace {
 // Sends `request` on a fresh connection and returns the response head (nullopt with `error`).
 std::optional<HttpResponse> send_upgrade_request(const UpgradeRequest& request, std::string* error,
                                                  std::string* key_out = nullptr) {
-  WireClient client =
-      WireClient::connect(target().address, deadline_in(kReplyDeadline));
+  WireClient client = WireClient::connect(target().address, deadline_in(kReplyDeadline));
   const std::string bytes = client.build_request(request, key_out);
   if (!client.send_bytes(bytes, SendPlan{}, deadline_in(kReplyDeadline))) {
     *error = "could not send the request";
@@ -141,13 +140,13 @@ struct KeyCase {
 };
 // RFC 6455 §4.1 item 7, §4.2.1 item 5: the key is base64 of exactly 16 bytes; anything else is a
 // bad request.
-const bool bad_keys = add_family(
+const bool kBadKeys = add_family(
     "handshake", "§4.2.1",
-    std::vector<KeyCase>{KeyCase{"Handshake_KeyOf15Bytes", "AAAAAAAAAAAAAAAAAAAA"},
-                      KeyCase{"Handshake_KeyOf17Bytes", "AAAAAAAAAAAAAAAAAAAAAAA="},
-                      KeyCase{"Handshake_KeyNotBase64", "!!!!!!!!!!!!!!!!!!!!!!=="},
-                      KeyCase{"Handshake_KeyOf32Bytes",
-                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}},
+    std::vector<KeyCase>{
+        KeyCase{"Handshake_KeyOf15Bytes", "AAAAAAAAAAAAAAAAAAAA"},
+        KeyCase{"Handshake_KeyOf17Bytes", "AAAAAAAAAAAAAAAAAAAAAAA="},
+        KeyCase{"Handshake_KeyNotBase64", "!!!!!!!!!!!!!!!!!!!!!!=="},
+        KeyCase{"Handshake_KeyOf32Bytes", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}},
     [](const KeyCase& c) { return std::string(c.name) + "IsRejectedWith400"; },
     [](const KeyCase& c) {
       UpgradeRequest request = upgrade_request();
@@ -161,7 +160,8 @@ const bool bad_keys = add_family(
 // client offered, and never one it did not offer.
 TESTER_CASE(handshake, Handshake_NeverSelectsASubprotocolThatWasNotOffered, "§4.2.2") {
   UpgradeRequest request = upgrade_request();
-  request.extra_headers.emplace_back("Sec-WebSocket-Protocol", "tester-unknown-1, tester-unknown-2");
+  request.extra_headers.emplace_back("Sec-WebSocket-Protocol",
+                                     "tester-unknown-1, tester-unknown-2");
   std::string error;
   const auto response = send_upgrade_request(request, &error);
   if (!response) {
@@ -194,10 +194,9 @@ TESTER_CASE(handshake, Handshake_SelectsTheSubprotocolItAccepts, "§4.2.2") {
   } else if (response->status != 101) {
     report({Behavior::kFailed, "answered " + std::to_string(response->status)});
   } else if (response->header("Sec-WebSocket-Protocol") != target().protocol) {
-    report({Behavior::kFailed,
-            "answered Sec-WebSocket-Protocol '" +
-                response->header("Sec-WebSocket-Protocol").value_or("<none>") + "', expected '" +
-                target().protocol + "'"});
+    report({Behavior::kFailed, "answered Sec-WebSocket-Protocol '" +
+                                   response->header("Sec-WebSocket-Protocol").value_or("<none>") +
+                                   "', expected '" + target().protocol + "'"});
   }
 }
 
@@ -223,8 +222,10 @@ TESTER_CASE(handshake, Handshake_AnswersAnUnfinishedRequestWith408, "§10.4") {
   const auto response =
       client.read_http_response(deadline_in(target().handshake_timeout + 3s), &error);
   if (!response && client.peer_gone()) {
-    report({Behavior::kNonStrict, "closed the connection without an answer; 408 tells the client "
-                                  "why (" + error + ")"});
+    report({Behavior::kNonStrict,
+            "closed the connection without an answer; 408 tells the client "
+            "why (" +
+                error + ")"});
     return;
   }
   report(judge_rejection(response, error, {408}));

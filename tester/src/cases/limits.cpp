@@ -33,10 +33,10 @@ void echo_large_message(const LargeCase& c) {
       c.fragment_size == 0 ? fragment_message(c.opcode, payload, payload.size() + 1)
                            : fragment_message(c.opcode, payload, c.fragment_size);
   report(run_echo(frames, {text ? text_event(payload) : binary_event(payload)},
-                     SendPlan{c.chunk_size, {}}, kLargeMessageDeadline));
+                  SendPlan{c.chunk_size, {}}, kLargeMessageDeadline));
 }
 
-const bool large_messages = add_family(
+const bool kLargeMessages = add_family(
     "limits", "§5.2, §5.4",
     std::vector<LargeCase>{
         LargeCase{"Case9_1_1_Text64KiB", opcode::kText, 64 * kKiB, 0, 0},
@@ -147,8 +147,8 @@ TESTER_CASE(robustness, Robustness_FailsFastWith1009OnFrameOneByteOverLimit, "§
   session.await_close(deadline_in(kLargeMessageDeadline));
   Verdict late = judge_failure(session.observation(), {close_code::kMessageTooBig});
   report(worst({Behavior::kNonStrict,
-                   "did not refuse the frame from its header; failed only after receiving it"},
-                  late));
+                "did not refuse the frame from its header; failed only after receiving it"},
+               late));
 }
 
 // A crashed or impatient client must not take the server down: the next client is served.
@@ -181,8 +181,7 @@ TESTER_CASE(robustness, Robustness_ServesNextClientAfterResetMidFrame, "§7.1.7"
 // RFC 6455 §4.2.1: a client that vanishes during the opening handshake.
 TESTER_CASE(robustness, Robustness_ServesNextClientAfterDisconnectMidHandshake, "§4.2.1") {
   {
-    WireClient client =
-        WireClient::connect(target().address, deadline_in(kReplyDeadline));
+    WireClient client = WireClient::connect(target().address, deadline_in(kReplyDeadline));
     const std::string request = client.build_request(UpgradeRequest{}, nullptr);
     client.send_bytes(std::string_view(request).substr(0, request.size() / 2), SendPlan{},
                       deadline_in(kReplyDeadline));

@@ -23,14 +23,14 @@ TESTER_CASE(utf8, Case6_1_1_EchoesEmptyText, "§5.6") {
 // Autobahn 6.1.2; RFC 6455 §5.4: empty fragments are allowed.
 TESTER_CASE(utf8, Case6_1_2_EchoesTextOfThreeEmptyFragments, "§5.4") {
   report(run_echo({text_frame("", false), continuation_frame("", false), continuation_frame("")},
-                     {text_event("")}));
+                  {text_event("")}));
 }
 
 // Autobahn 6.1.3; RFC 6455 §5.4.
 TESTER_CASE(utf8, Case6_1_3_EchoesTextWithEmptyFirstAndLastFragments, "§5.4") {
   report(run_echo({text_frame("", false), continuation_frame("middle frame payload", false),
-                      continuation_frame("")},
-                     {text_event("middle frame payload")}));
+                   continuation_frame("")},
+                  {text_event("middle frame payload")}));
 }
 
 // Autobahn 6.2.1; RFC 6455 §5.6.
@@ -81,7 +81,6 @@ TESTER_CASE(utf8, Case6_2_x_EchoesMultiByteTextSplitInTwoAtEveryByte, "§5.6") {
   report(run_echo(frames, expected));
 }
 
-
 // Autobahn 6.3.1; RFC 6455 §8.1: invalid UTF-8 (here a UTF-16 surrogate) fails with 1007.
 TESTER_CASE(utf8, Case6_3_1_FailsOnSurrogateInTextWith1007, "§8.1") {
   report(run_failure({text_frame(kKosmeSurrogateEdited)}, {close_code::kInvalidPayload}));
@@ -90,20 +89,20 @@ TESTER_CASE(utf8, Case6_3_1_FailsOnSurrogateInTextWith1007, "§8.1") {
 // Autobahn 6.3.2; RFC 6455 §8.1.
 TESTER_CASE(utf8, Case6_3_2_FailsOnSurrogateInOneByteFragmentsWith1007, "§8.1") {
   report(run_failure(one_byte_fragments(opcode::kText, kKosmeSurrogateEdited),
-                        {close_code::kInvalidPayload}));
+                     {close_code::kInvalidPayload}));
 }
 
 // Autobahn 6.x; RFC 6455 §8.1: an invalid sequence split across two fragments is still invalid.
 TESTER_CASE(utf8, Case6_x_FailsOnSurrogateSplitAcrossFragmentsWith1007, "§8.1") {
   report(run_failure({text_frame(kKosme + from_hex("ed"), false),
-                         continuation_frame(from_hex("a0 80") + "edited")},
-                        {close_code::kInvalidPayload}));
+                      continuation_frame(from_hex("a0 80") + "edited")},
+                     {close_code::kInvalidPayload}));
 }
 
 // Autobahn 6.x; RFC 6455 §8.1: a sequence cut off by the final (empty) fragment is invalid.
 TESTER_CASE(utf8, Case6_x_FailsOnSequenceTruncatedByEmptyFinalFragmentWith1007, "§8.1") {
   report(run_failure({text_frame(kKosme + from_hex("ce"), false), continuation_frame("")},
-                        {close_code::kInvalidPayload}));
+                     {close_code::kInvalidPayload}));
 }
 
 // The 6.4.x payload: κόσμε, then U+110000 encoded as F4 90 80 80 (above U+10FFFF), then "edited".
@@ -113,16 +112,16 @@ const std::string kKosmeTooLargeEdited = kKosme + from_hex("f4 90 80 80") + "edi
 // fail then, without waiting for the third.
 TESTER_CASE(utf8, Case6_4_1_FailsFastOnInvalidUtf8InSecondFragmentWith1007, "§8.1") {
   report(run_fail_fast(encode_frame(text_frame(kKosme, false)),
-                          encode_frame(continuation_frame(from_hex("f4 90 80 80"), false)),
-                          encode_frame(continuation_frame("edited"))));
+                       encode_frame(continuation_frame(from_hex("f4 90 80 80"), false)),
+                       encode_frame(continuation_frame("edited"))));
 }
 
 // Autobahn 6.4.2; RFC 6455 §8.1: F4 ends the first fragment (a valid prefix); the 0x90 that
 // follows can never be completed into a code point <= U+10FFFF.
 TESTER_CASE(utf8, Case6_4_2_FailsFastOnInvalidUtf8ByteMidCodePointAcrossFragmentsWith1007, "§8.1") {
   report(run_fail_fast(encode_frame(text_frame(kKosme + from_hex("f4"), false)),
-                          encode_frame(continuation_frame(from_hex("90"), false)),
-                          encode_frame(continuation_frame(from_hex("80 80") + "edited"))));
+                       encode_frame(continuation_frame(from_hex("90"), false)),
+                       encode_frame(continuation_frame(from_hex("80 80") + "edited"))));
 }
 
 // Autobahn 6.4.3; RFC 6455 §8.1: one frame delivered in three parts; the server must fail on the
@@ -232,14 +231,14 @@ void echo_or_fail(const Utf8Case& c, const std::vector<FrameSpec>& frames) {
   }
 }
 
-const bool utf8_in_one_frame = add_family(
+const bool kUtf8InOneFrame = add_family(
     "utf8", "§8.1", utf8_cases(),
     [](const Utf8Case& c) {
       return std::string(c.name) + (c.valid ? "InOneFrameIsEchoed" : "InOneFrameFailsWith1007");
     },
     [](const Utf8Case& c) { echo_or_fail(c, {text_frame(c.bytes)}); });
 
-const bool utf8_in_one_byte_fragments = add_family(
+const bool kUtf8InOneByteFragments = add_family(
     "utf8", "§8.1", utf8_cases(),
     [](const Utf8Case& c) {
       return std::string(c.name) +
@@ -249,7 +248,7 @@ const bool utf8_in_one_byte_fragments = add_family(
 
 // Autobahn 6.6.1-6.6.11; RFC 6455 §8.1: each prefix of κόσμε is valid exactly when it ends on a
 // code point boundary (after 2, 5, 7, 9 or 11 bytes).
-const bool kosme_prefixes = add_family(
+const bool kKosmePrefixes = add_family(
     "utf8", "§8.1", std::vector<std::size_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
     [](std::size_t length) {
       return "Case6_6_" + std::to_string(length) + "_KosmePrefixOf" + std::to_string(length) +
@@ -269,7 +268,7 @@ struct FailFastCase {
 // Autobahn 6.4.3 generalised; RFC 6455 §8.1: a 300-byte text frame whose first bytes are κόσμε
 // followed by an invalid sequence; the server must close with 1007 before the remaining ~280
 // bytes of the frame are sent.
-const bool fail_fast = add_family(
+const bool kFailFast = add_family(
     "utf8", "§8.1",
     std::vector<FailFastCase>{FailFastCase{"Case6_4_x_Overlong", from_hex("c0 af")},
                               FailFastCase{"Case6_4_x_Surrogate", from_hex("ed a0 80")},
