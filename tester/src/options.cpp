@@ -42,7 +42,8 @@ Checks a WebSocket server, in any language, against what a stage of the course e
                          port; the tester waits for it to listen and stops it at the end
   --url URL              check a server that is already running (loopback only); cases that
                          need to signal or read the server are skipped
-  --cases PATTERN        only the cases whose "group id title" matches this regular expression
+  --cases TEXT[|TEXT]    only the cases whose "group id title" contains one of these texts
+                         (any case): --cases utf8, --cases '7.3|7.5', --cases 'login|chat'
   --list                 list the stage's groups and cases, run nothing
   --verbose              print every case and every frame sent (>) and received (<)
   --ping-period TIME     the server's ping period (default 1s; TIME is like 500ms or 2s)
