@@ -158,7 +158,7 @@ void print_failure(const Result& result, bool detailed) {
   }
   if (shown < result.transcript.size()) {
     std::cout << "            ... (" << result.transcript.size() - shown
-              << " more lines with --verbose)\n";
+              << " more with --verbose)\n";
   }
   if (const Group* group = find_group(c.group)) {
     std::cout << "      look: " << group->look << "\n";
