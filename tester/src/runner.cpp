@@ -235,6 +235,13 @@ int run(const Options& options) {
       base.origin = "http://" + base.address.host + ":" + std::to_string(base.address.port);
     }
     set_target(base);
+    // Every case would fail the same way: say so once.
+    try {
+      WireClient::connect(base.address, deadline_in(kReplyDeadline));
+    } catch (const std::exception& error) {
+      std::cerr << "tester: nothing to check at " << options.url << ": " << error.what() << "\n";
+      return 2;
+    }
   }
   std::cout << "tester: stage " << stage->number << " (" << stage->name << "), " << cases.size()
             << " cases, against " << (server ? server->command() : options.url) << "\n";

@@ -1,4 +1,4 @@
-// Session recording and OK / NON-STRICT / FAILED grading for the conformance suite, following the
+// Session recording and OK / NON-STRICT / FAILED grading for the tester's cases, following the
 // close rules of RFC 6455 §5.5.1, §7.1 and §7.4.
 #include "session.hpp"
 

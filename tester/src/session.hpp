@@ -1,4 +1,4 @@
-// Drives one connection to the echo server under test and grades what it did, in the three
+// Drives one connection to the server under test and grades what it did, in the three
 // grades Autobahn|Testsuite made familiar: OK (strict RFC 6455 behaviour), NON-STRICT (allowed or
 // tolerable but not what the course's server must do) and FAILED.
 #pragma once
@@ -31,7 +31,7 @@ inline constexpr auto kTcpCloseDeadline = 1s;
 // Messages of several MiB need more than kReplyDeadline on slow peers (interpreters, sanitizers).
 inline constexpr auto kLargeMessageDeadline = 20s;
 
-/// RFC 6455 §7.4.1 status codes the suite expects to see.
+/// RFC 6455 §7.4.1 status codes the cases expect to see.
 namespace close_code {
 inline constexpr std::uint16_t kNormal = 1000;
 inline constexpr std::uint16_t kProtocolError = 1002;

@@ -1,4 +1,4 @@
-// The conformance suite's own client: opening handshake (RFC 6455 §4.1, §4.2.2), byte-exact frame
+// The tester's own client: opening handshake (RFC 6455 §4.1, §4.2.2), byte-exact frame
 // encoding including invalid frames (§5.2, §5.3), and deadline-bounded reading of server frames.
 #include "wire.hpp"
 
@@ -29,7 +29,7 @@ using std::chrono::milliseconds;
 constexpr std::string_view kAcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 // Bounds on what we accept from the server, so a broken server cannot exhaust memory: the largest
-// message the suite sends is 16 MiB + 1 byte, echoed at most once per frame.
+// message the tester sends is 16 MiB + 1 byte, echoed at most once per frame.
 constexpr std::uint64_t kMaxServerFrame = std::uint64_t{32} * 1024 * 1024;
 constexpr std::size_t kMaxHttpHead = std::size_t{16} * 1024;
 constexpr std::size_t kReadChunk = std::size_t{256} * 1024;

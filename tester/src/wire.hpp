@@ -1,4 +1,4 @@
-// A deliberately independent, blocking WebSocket client for the conformance suite: it performs the
+// A deliberately independent, blocking WebSocket client for the tester: it performs the
 // opening handshake (RFC 6455 §4.1), writes client frames byte-exactly, malformed ones included
 // (§5.2), and reads server frames with deadlines. It shares no code with any server under test.
 #pragma once
@@ -28,7 +28,7 @@ using Deadline = Clock::time_point;
 inline Deadline deadline_in(Clock::duration budget) { return Clock::now() + budget; }
 
 /// Opcodes as they appear in the low nibble of a frame's first byte (RFC 6455 §5.2, §11.8).
-/// Plain integers rather than an enum class, because the suite sends the reserved values 3-7 and
+/// Plain integers rather than an enum class, because the tester sends the reserved values 3-7 and
 /// 11-15 on purpose.
 namespace opcode {
 inline constexpr std::uint8_t kContinuation = 0x0;
