@@ -1,7 +1,6 @@
 // The server's command line.
 #include "options.hpp"
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -206,6 +205,16 @@ const std::array<ValueFlag, 15> kValueFlags = {{
      }},
 }};
 
+// The row of the flag called `name`, or nullptr if no flag of that name takes a value.
+const ValueFlag* find_value_flag(std::string_view name) {
+  for (const ValueFlag& flag : kValueFlags) {
+    if (flag.name == name) {
+      return &flag;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
@@ -274,9 +283,8 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       options.verbose = true;
       continue;
     }
-    const auto* const known = std::find_if(kValueFlags.begin(), kValueFlags.end(),
-                                           [&flag](const ValueFlag& f) { return f.name == flag; });
-    if (known == kValueFlags.end()) {
+    const ValueFlag* const known = find_value_flag(flag);
+    if (known == nullptr) {
       error = "unknown option '" + args[i] + "'";
       return ParseOutcome::kError;
     }
