@@ -1,12 +1,12 @@
 // The server's command line.
 #include "options.hpp"
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 namespace ws {
 
@@ -94,11 +94,126 @@ bool parse_count(const std::string& text, std::uint64_t& count) {
   return ec == std::errc() && ptr == end && !text.empty() && count <= 1'000'000;
 }
 
-// The flags that take a value (--flag VALUE or --flag=VALUE).
-constexpr std::array<std::string_view, 15> kValueFlags = {
-    "--host",         "--port",     "--protocol", "--max-message",     "--ping-period",
-    "--pong-wait",    "--users",    "--add-user", "--allow-origin",    "--rate-limit",
-    "--otp-lifetime", "--tls-cert", "--tls-key",  "--max-connections", "--redis"};
+// Stores a flag's value in `options`. Returns an empty string, or what is wrong with the value.
+using StoreValue = std::string (*)(const std::string& value, Options& options);
+
+// A flag that takes a value (--flag VALUE or --flag=VALUE), and how its value is stored.
+struct ValueFlag {
+  std::string_view name;
+  StoreValue store;
+};
+
+std::string store_duration(const std::string& value, std::chrono::milliseconds& duration,
+                           std::string_view flag) {
+  if (!parse_duration(value, duration)) {
+    return "invalid duration '" + value + "' for " + std::string(flag) +
+           " (expected e.g. 200ms, 30s, 2m)";
+  }
+  return {};
+}
+
+// Every flag that takes a value. --help and --verbose, which take none, are parse_options' own.
+const std::array<ValueFlag, 15> kValueFlags = {{
+    {"--host",
+     [](const std::string& value, Options& options) -> std::string {
+       options.host = value;
+       return {};
+     }},
+    {"--port",
+     [](const std::string& value, Options& options) -> std::string {
+       if (!parse_port(value, options.port)) {
+         return "invalid port '" + value + "' (expected 0-65535)";
+       }
+       return {};
+     }},
+    {"--protocol",
+     [](const std::string& value, Options& options) -> std::string {
+       options.protocols = split_list(value);
+       return {};
+     }},
+    {"--max-message",
+     [](const std::string& value, Options& options) -> std::string {
+       if (!parse_size(value, options.max_message)) {
+         return "invalid size '" + value + "' (expected bytes, or a number with K or M)";
+       }
+       return {};
+     }},
+    {"--ping-period",
+     [](const std::string& value, Options& options) -> std::string {
+       return store_duration(value, options.ping_period, "--ping-period");
+     }},
+    {"--pong-wait",
+     [](const std::string& value, Options& options) -> std::string {
+       return store_duration(value, options.pong_wait, "--pong-wait");
+     }},
+    {"--otp-lifetime",
+     [](const std::string& value, Options& options) -> std::string {
+       return store_duration(value, options.otp_lifetime, "--otp-lifetime");
+     }},
+    {"--users",
+     [](const std::string& value, Options& options) -> std::string {
+       options.users_file = value;
+       return {};
+     }},
+    {"--add-user",
+     [](const std::string& value, Options& options) -> std::string {
+       options.add_user = value;
+       return {};
+     }},
+    {"--allow-origin",
+     [](const std::string& value, Options& options) -> std::string {
+       options.allowed_origins = split_list(value);
+       return {};
+     }},
+    {"--rate-limit",
+     [](const std::string& value, Options& options) -> std::string {
+       std::uint64_t rate = 0;
+       if (!parse_count(value, rate)) {
+         return "invalid rate '" + value + "' (expected messages per second, 0 for no limit)";
+       }
+       options.rate_limit = static_cast<double>(rate);
+       return {};
+     }},
+    {"--max-connections",
+     [](const std::string& value, Options& options) -> std::string {
+       std::uint64_t count = 0;
+       if (!parse_count(value, count) || count == 0) {
+         return "invalid connection count '" + value + "' (expected 1-1000000)";
+       }
+       options.max_connections = static_cast<std::size_t>(count);
+       return {};
+     }},
+    {"--tls-cert",
+     [](const std::string& value, Options& options) -> std::string {
+       options.tls_cert = value;
+       return {};
+     }},
+    {"--tls-key",
+     [](const std::string& value, Options& options) -> std::string {
+       options.tls_key = value;
+       return {};
+     }},
+    {"--redis",
+     [](const std::string& value, Options& options) -> std::string {
+       std::string host;
+       std::uint16_t port = 0;
+       if (!parse_host_port(value, host, port)) {
+         return "invalid Redis address '" + value + "' (expected HOST:PORT, e.g. 127.0.0.1:6379)";
+       }
+       options.redis = value;
+       return {};
+     }},
+}};
+
+// The row of the flag called `name`, or nullptr if no flag of that name takes a value.
+const ValueFlag* find_value_flag(std::string_view name) {
+  for (const ValueFlag& flag : kValueFlags) {
+    if (flag.name == name) {
+      return &flag;
+    }
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -168,7 +283,8 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       options.verbose = true;
       continue;
     }
-    if (std::find(kValueFlags.begin(), kValueFlags.end(), flag) == kValueFlags.end()) {
+    const ValueFlag* const known = find_value_flag(flag);
+    if (known == nullptr) {
       error = "unknown option '" + args[i] + "'";
       return ParseOutcome::kError;
     }
@@ -179,61 +295,9 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       }
       value = args[++i];
     }
-    if (flag == "--host") {
-      options.host = value;
-    } else if (flag == "--port") {
-      if (!parse_port(value, options.port)) {
-        error = "invalid port '" + value + "' (expected 0-65535)";
-        return ParseOutcome::kError;
-      }
-    } else if (flag == "--ping-period" || flag == "--pong-wait" || flag == "--otp-lifetime") {
-      auto& duration = flag == "--ping-period" ? options.ping_period
-                       : flag == "--pong-wait" ? options.pong_wait
-                                               : options.otp_lifetime;
-      if (!parse_duration(value, duration)) {
-        error = "invalid duration '" + value + "' for " + flag;
-        error += " (expected e.g. 200ms, 30s, 2m)";
-        return ParseOutcome::kError;
-      }
-    } else if (flag == "--users") {
-      options.users_file = value;
-    } else if (flag == "--add-user") {
-      options.add_user = value;
-    } else if (flag == "--tls-cert") {
-      options.tls_cert = value;
-    } else if (flag == "--tls-key") {
-      options.tls_key = value;
-    } else if (flag == "--redis") {
-      std::string host;
-      std::uint16_t port = 0;
-      if (!parse_host_port(value, host, port)) {
-        error = "invalid Redis address '" + value + "' (expected HOST:PORT, e.g. 127.0.0.1:6379)";
-        return ParseOutcome::kError;
-      }
-      options.redis = value;
-    } else if (flag == "--allow-origin") {
-      options.allowed_origins = split_list(value);
-    } else if (flag == "--max-connections") {
-      std::uint64_t count = 0;
-      if (!parse_count(value, count) || count == 0) {
-        error = "invalid connection count '" + value + "' (expected 1-1000000)";
-        return ParseOutcome::kError;
-      }
-      options.max_connections = static_cast<std::size_t>(count);
-    } else if (flag == "--rate-limit") {
-      std::uint64_t rate = 0;
-      if (!parse_count(value, rate)) {
-        error = "invalid rate '" + value + "' (expected messages per second, 0 for no limit)";
-        return ParseOutcome::kError;
-      }
-      options.rate_limit = static_cast<double>(rate);
-    } else if (flag == "--max-message") {
-      if (!parse_size(value, options.max_message)) {
-        error = "invalid size '" + value + "' (expected bytes, or a number with K or M)";
-        return ParseOutcome::kError;
-      }
-    } else {
-      options.protocols = split_list(value);
+    if (std::string problem = known->store(value, options); !problem.empty()) {
+      error = std::move(problem);
+      return ParseOutcome::kError;
     }
   }
   // A certificate is useless without its private key, and a key alone proves nothing.

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "connection.hpp"
+#include "http_session.hpp"
 #include "log.hpp"
 
 namespace ws {

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "connection.hpp"
+#include "chat_services.hpp"
 #include "options.hpp"
 #include "socket.hpp"
 #include "transport.hpp"

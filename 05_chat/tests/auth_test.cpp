@@ -2,12 +2,11 @@
 #include "auth.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 
 #include "memory_broker.hpp"
+#include "temp_dir.hpp"
 
 namespace ws {
 namespace {
@@ -17,21 +16,12 @@ using namespace std::chrono_literals;
 // Few iterations keep the tests fast; the format and the check are the same as with 600,000.
 constexpr std::uint32_t kTestIterations = 1000;
 
-std::string write_temp_file(const std::string& contents) {
-  std::string path = "/tmp/ws05_users_XXXXXX";
-  const int fd = ::mkstemp(path.data());
-  ::close(fd);
-  std::ofstream(path) << contents;
-  return path;
-}
-
 TEST(Auth, HashedEntriesVerifyOnlyTheRightPassword) {
   const std::string entry = hash_password_entry("carol", "correct horse", kTestIterations);
   EXPECT_EQ(entry.rfind("carol:pbkdf2-sha256:1000:", 0), 0U) << entry;
   EXPECT_EQ(entry.find("correct horse"), std::string::npos) << "never the password itself";
-  const std::string path = write_temp_file("# users\n\n" + entry + "\n");
-  const UserStore users = UserStore::load(path);
-  std::remove(path.c_str());
+  const ws_test::TempDir dir;
+  const UserStore users = UserStore::load(dir.write("users", "# users\n\n" + entry + "\n"));
   EXPECT_EQ(users.size(), 1U);
   EXPECT_FALSE(users.is_demo());
   EXPECT_TRUE(users.check("carol", "correct horse"));
@@ -45,15 +35,15 @@ TEST(Auth, SaltsDiffer) {
 }
 
 TEST(Auth, MalformedUsersFilesNameTheLine) {
-  const std::string path = write_temp_file(hash_password_entry("carol", "pw", kTestIterations) +
-                                           "\ndave:plain:secret\n");
+  const ws_test::TempDir dir;
+  const std::string path = dir.write(
+      "users", hash_password_entry("carol", "pw", kTestIterations) + "\ndave:plain:secret\n");
   try {
     UserStore::load(path);
     ADD_FAILURE() << "a malformed line was accepted";
   } catch (const std::runtime_error& error) {
     EXPECT_NE(std::string(error.what()).find(path + ":2:"), std::string::npos) << error.what();
   }
-  std::remove(path.c_str());
   EXPECT_THROW(UserStore::load("/nonexistent/users"), std::runtime_error);
 }
 

@@ -1,18 +1,14 @@
 // Integration tests of the login before the upgrade: POST /login, one-time passwords, origin
 // checks, users files. Every refusal happens before the upgrade, with an HTTP status.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <fstream>
+#include <string>
 #include <thread>
 
 #include "chat_client.hpp"
 #include "raw_client.hpp"
 #include "server_process.hpp"
+#include "temp_dir.hpp"
 
 namespace ws_test {
 namespace {
@@ -151,32 +147,12 @@ TEST(Login, ConnectionsOverTheLimitGet503BeforeAnything) {
 }
 
 TEST(Login, UsersFromAFileCreatedWithAddUser) {
-  const std::string users = "/tmp/ws05_login_users_" + std::to_string(::getpid());
-  std::remove(users.c_str());
+  const TempDir dir;
+  const std::string users = dir.file("users");
   // Run `server --users FILE --add-user carol` with the password on stdin, as a user would.
-  std::array<int, 2> pipe_fds{};
-  ASSERT_EQ(::pipe(pipe_fds.data()), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[0], STDIN_FILENO);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
-  std::vector<std::string> args = {WS_SERVER_PATH, "--users", users, "--add-user", "carol"};
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  ASSERT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[0]);
-  const std::string input = "carols secret\ncarols secret\n";
-  ASSERT_EQ(::write(pipe_fds[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
-  ::close(pipe_fds[1]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const ProgramResult added = run_program({WS_SERVER_PATH, "--users", users, "--add-user", "carol"},
+                                          "carols secret\ncarols secret\n");
+  ASSERT_EQ(added.code, 0) << added.output;
 
   ServerProcess server({"--users", users});
   EXPECT_EQ(login(server.port(), "carol", "carols secret").status, 200);
@@ -185,17 +161,15 @@ TEST(Login, UsersFromAFileCreatedWithAddUser) {
   for (const auto& line : server.lines()) {
     EXPECT_EQ(line.find("demo users"), std::string::npos);
   }
-  std::remove(users.c_str());
 }
 
 TEST(Login, AMalformedUsersFileIsAStartupError) {
-  const std::string users = "/tmp/ws05_bad_users_" + std::to_string(::getpid());
-  std::ofstream(users) << "carol:plaintext\n";
+  const TempDir dir;
+  const std::string users = dir.write("users", "carol:plaintext\n");
   // --port 0: the users file is read after the port is bound, and 8080 may be taken.
   const auto [code, output] = ServerProcess::run_to_exit({"--port", "0", "--users", users});
   EXPECT_EQ(code, 2);
   EXPECT_NE(output.find(users + ":1:"), std::string::npos) << output;
-  std::remove(users.c_str());
 }
 
 }  // namespace

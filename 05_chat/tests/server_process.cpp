@@ -1,4 +1,4 @@
-// Test helper: runs the stage's real server program as a child process.
+// Test helper: runs the stage's real server program, or any other program, as a child process.
 #include "server_process.hpp"
 
 #include <fcntl.h>
@@ -8,38 +8,66 @@
 
 #include <array>
 #include <stdexcept>
+#include <utility>
 
 namespace ws_test {
 
 namespace {
 
-// Spawns the server with stdout and stderr on a pipe; returns the pid and the pipe's read end.
-std::pair<pid_t, int> spawn_server(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_storage{WS_SERVER_PATH};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+// Starts `args` (args[0] is the program's path) with `stdin_fd` as its stdin (-1: this process's
+// own) and stdout and stderr on `output_fd`. Returns its pid; throws if it cannot be started.
+pid_t spawn(const std::vector<std::string>& args, int stdin_fd, int output_fd) {
+  std::vector<std::string> argv_storage = args;
   std::vector<char*> argv;
   argv.reserve(argv_storage.size() + 1);
   for (auto& arg : argv_storage) {
     argv.push_back(arg.data());
   }
   argv.push_back(nullptr);
-
-  std::array<int, 2> pipe_fds{};
-  if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
-    throw std::runtime_error("pipe2 failed");
-  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  if (stdin_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
+  }
+  posix_spawn_file_actions_adddup2(&actions, output_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, output_fd, STDERR_FILENO);
   pid_t pid = -1;
   const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
   if (rc != 0) {
-    ::close(pipe_fds[0]);
-    throw std::runtime_error(std::string("cannot start ") + WS_SERVER_PATH);
+    throw std::runtime_error("cannot start " + args[0]);
   }
+  return pid;
+}
+
+// A pipe whose ends are closed in child processes (spawn dup2s the one it hands over).
+std::array<int, 2> make_pipe() {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe2 failed");
+  }
+  return fds;
+}
+
+// The server's command line: its path, then `args`.
+std::vector<std::string> server_command(const std::vector<std::string>& args) {
+  std::vector<std::string> command{WS_SERVER_PATH};
+  command.insert(command.end(), args.begin(), args.end());
+  return command;
+}
+
+// Spawns the server with stdout and stderr on a pipe; returns the pid and the pipe's read end.
+std::pair<pid_t, int> spawn_server(const std::vector<std::string>& args) {
+  const auto pipe_fds = make_pipe();
+  pid_t pid = -1;
+  try {
+    pid = spawn(server_command(args), -1, pipe_fds[1]);
+  } catch (...) {
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    throw;
+  }
+  ::close(pipe_fds[1]);
   return {pid, pipe_fds[0]};
 }
 
@@ -149,21 +177,53 @@ int ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
 
 std::pair<int, std::string> ServerProcess::run_to_exit(const std::vector<std::string>& args,
                                                        std::chrono::milliseconds timeout) {
-  const auto [pid, fd] = spawn_server(args);
+  ProgramResult result = run_program(server_command(args), {}, timeout);
+  return {result.code, std::move(result.output)};
+}
+
+ProgramResult run_program(const std::vector<std::string>& args, const std::string& input,
+                          std::chrono::milliseconds timeout) {
+  // The input goes into the pipe before the program starts, so writing it can neither block nor
+  // raise SIGPIPE if the program exits without reading it.
+  const auto input_fds = make_pipe();
+  if (input.size() > 4096 ||
+      ::write(input_fds[1], input.data(), input.size()) != static_cast<ssize_t>(input.size())) {
+    ::close(input_fds[0]);
+    ::close(input_fds[1]);
+    throw std::runtime_error("run_program: input too large for the pipe");
+  }
+  ::close(input_fds[1]);
+  const auto output_fds = make_pipe();
+  pid_t pid = -1;
+  try {
+    pid = spawn(args, input_fds[0], output_fds[1]);
+  } catch (...) {
+    ::close(input_fds[0]);
+    ::close(output_fds[0]);
+    ::close(output_fds[1]);
+    throw;
+  }
+  ::close(input_fds[0]);
+  ::close(output_fds[1]);
+  // Read while it runs: a program that fills the pipe would otherwise never exit.
+  ProgramResult result;
+  std::thread reader([&result, fd = output_fds[0]] {
+    std::array<char, 4096> chunk{};
+    ssize_t n = 0;
+    while ((n = ::read(fd, chunk.data(), chunk.size())) > 0) {
+      result.output.append(chunk.data(), static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+  });
   auto code = wait_exit(pid, timeout);
   if (!code) {
     ::kill(pid, SIGKILL);
     wait_exit(pid, 10s);
     code = -1;
   }
-  std::string output;
-  std::array<char, 4096> chunk{};
-  ssize_t n = 0;
-  while ((n = ::read(fd, chunk.data(), chunk.size())) > 0) {
-    output.append(chunk.data(), static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return {*code, output};
+  reader.join();
+  result.code = *code;
+  return result;
 }
 
 }  // namespace ws_test

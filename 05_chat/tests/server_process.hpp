@@ -1,5 +1,6 @@
 // Test helper: runs the stage's real server program as a child process on a free port and
-// collects what it prints, so integration tests talk to exactly what a learner runs.
+// collects what it prints, so integration tests talk to exactly what a learner runs; and runs
+// other programs (openssl, Python clients, `server --add-user`) to completion.
 #pragma once
 
 #include <sys/types.h>
@@ -59,5 +60,17 @@ class ServerProcess {
   std::condition_variable changed_;
   std::vector<std::string> lines_;
 };
+
+/// What a program run to completion did.
+struct ProgramResult {
+  int code = -1;  ///< its exit code, 128 + n if killed by signal n, -1 if killed after the timeout
+  std::string output;  ///< everything it printed, stdout and stderr together
+};
+
+/// Runs `args` (args[0] is the program's path) with `input` (at most 4 KiB) on its stdin, waits
+/// up to `timeout` for it to exit, killing it then, and returns its exit code and output. Throws
+/// if it cannot be started.
+ProgramResult run_program(const std::vector<std::string>& args, const std::string& input = {},
+                          std::chrono::milliseconds timeout = 10s);
 
 }  // namespace ws_test

@@ -2,21 +2,17 @@
 // certificate generated for the test, an OpenSSL client for HTTPS, and Python's websockets (a
 // third-party client) for the chat over wss. Every wait is bounded.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <csignal>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -29,46 +25,12 @@
 
 #include "raw_client.hpp"
 #include "server_process.hpp"
+#include "temp_dir.hpp"
 
 namespace ws_test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Runs `args` (args[0] is the program's path) with stdout and stderr into `output_file` and
-// returns its exit code, or -1 if it had to be killed after `timeout`.
-int run_program(std::vector<std::string> args, const std::string& output_file,
-                std::chrono::milliseconds timeout) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output_file.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    throw std::runtime_error("cannot start " + args[0]);
-  }
-  const auto deadline = Clock::now() + timeout;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (Clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream file(path);
@@ -77,41 +39,18 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-// A private temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ws05_tls_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 // A self-signed certificate for localhost and 127.0.0.1, like `./course cert` makes, written by
 // the openssl command-line tool into `dir` as NAME.crt and NAME.key.
 struct Certificate {
   Certificate(const TempDir& dir, const std::string& name)
       : crt(dir.file(name + ".crt")), key(dir.file(name + ".key")) {
-    const std::string log = dir.file(name + ".openssl.log");
-    const int code = run_program(
+    const ProgramResult openssl = run_program(
         {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
          "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost",
          "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", crt},
-        log, 20s);
-    if (code != 0) {
-      throw std::runtime_error("openssl req failed: " + read_file(log));
+        {}, 20s);
+    if (openssl.code != 0) {
+      throw std::runtime_error("openssl req failed: " + openssl.output);
     }
   }
   std::string crt;
@@ -303,11 +242,10 @@ TEST_F(Tls, TwoUsersChatOverWssWithPythonWebsockets) {
   const std::string& ca = certificate_.crt;
   const std::string alice = login_otp(server.port(), ca, "alice", "wonderland");
   const std::string bob = login_otp(server.port(), ca, "bob", "builder");
-  const std::string log = dir_.file("wss_chat.log");
-  const int code = run_program({"/usr/bin/python3", std::string(WS_TESTS_DIR) + "/wss_chat.py",
-                                std::to_string(server.port()), ca, alice, bob},
-                               log, 60s);
-  const std::string output = read_file(log);
+  const auto [code, output] =
+      run_program({"/usr/bin/python3", std::string(WS_TESTS_DIR) + "/wss_chat.py",
+                   std::to_string(server.port()), ca, alice, bob},
+                  {}, 60s);
   if (code == 77) {
     GTEST_SKIP() << output;
   }
