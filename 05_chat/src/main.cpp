@@ -1,5 +1,5 @@
-// Stage 05: the chat server, the course's main program. Log in at POST /login, chat in rooms over
-// the WebSocket at /ws. Run with --help for the flags; --add-user manages the users file.
+// Stage 05: the chat server. Log in at POST /login, chat in rooms over the WebSocket at /ws. Run
+// with --help for the flags; --add-user manages the users file.
 #include <csignal>
 #include <cstdio>
 #include <iostream>

@@ -15,7 +15,7 @@ namespace ws_test {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ws05_test_XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "ws_test_XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       throw std::runtime_error("mkdtemp failed");
     }
