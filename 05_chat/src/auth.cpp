@@ -13,8 +13,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include "broker.hpp"
-
 namespace ws {
 
 namespace {
@@ -200,40 +198,24 @@ std::optional<std::string> OtpStore::issue(const std::string& username, Clock::t
       refusal = Refusal::kTooManyForUser;
       return std::nullopt;
     }
-    tokens_[token] = Issued{username, now + lifetime_, false};
+    tokens_[token] = Issued{username, now + lifetime_};
     ++outstanding_[username];
-  }
-  // Outside the lock: a round trip to Redis must not hold up other logins on this server. The
-  // token is not handed out yet, so nobody can redeem it meanwhile.
-  if (broker_ != nullptr && broker_->share_token(token, username, lifetime_)) {
-    const std::lock_guard lock(mutex_);
-    if (const auto found = tokens_.find(token); found != tokens_.end()) {
-      found->second.shared = true;
-    }
   }
   return token;
 }
 
 std::optional<std::string> OtpStore::redeem(std::string_view token, Clock::time_point now) {
-  {
-    const std::lock_guard lock(mutex_);
-    const auto found = tokens_.find(token);
-    if (found != tokens_.end() && !found->second.shared) {
-      const Issued issued = found->second;
-      erase(found);  // single use, whether or not it was still valid
-      if (issued.expires <= now) {
-        return std::nullopt;
-      }
-      return issued.username;
-    }
-    if (found != tokens_.end()) {
-      erase(found);  // shared: only the broker knows whether another server redeemed it
-    }
+  const std::lock_guard lock(mutex_);
+  const auto found = tokens_.find(token);
+  if (found == tokens_.end()) {
+    return std::nullopt;
   }
-  if (broker_ != nullptr) {
-    return broker_->take_token(std::string(token));
+  const Issued issued = found->second;
+  erase(found);  // single use, whether or not it was still valid
+  if (issued.expires <= now) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return issued.username;
 }
 
 }  // namespace ws

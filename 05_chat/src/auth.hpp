@@ -15,8 +15,6 @@
 
 namespace ws {
 
-class Broker;
-
 /// PBKDF2-HMAC-SHA256 iterations for new password hashes (OWASP's 2023 advice for this hash).
 inline constexpr std::uint32_t kPbkdf2Iterations = 600'000;
 
@@ -60,11 +58,6 @@ class UserStore {
 /// One-time passwords: issued by POST /login, good for one upgrade within their lifetime.
 /// Thread-safe (the Go chat this course started from kept its one-time passwords in a plain map
 /// that several goroutines touched without a lock: a data race).
-///
-/// With several servers (share_through a RedisBroker), a token is also stored in Redis, so the
-/// load balancer may send the upgrade to any server: the one that redeems it first wins, and
-/// the token is gone for the others. A token issued while Redis is unreachable stays good on
-/// this server only.
 class OtpStore {
  public:
   using Clock = std::chrono::steady_clock;
@@ -74,9 +67,6 @@ class OtpStore {
   /// once for one user, so one account (whose password an attacker knows) cannot take every
   /// slot and lock everybody else out.
   OtpStore(std::chrono::milliseconds lifetime, std::size_t capacity, std::size_t per_user);
-
-  /// Also store tokens in `broker` (which must outlive the store) for the other servers.
-  void share_through(Broker& broker) { broker_ = &broker; }
 
   /// Why issue() refused.
   enum class Refusal {
@@ -97,7 +87,6 @@ class OtpStore {
   struct Issued {
     std::string username;
     Clock::time_point expires;
-    bool shared = false;  // in the broker too: the broker decides whether it is still good
   };
   using Tokens = std::map<std::string, Issued, std::less<>>;
 
@@ -108,7 +97,6 @@ class OtpStore {
   const std::chrono::milliseconds lifetime_;
   const std::size_t capacity_;
   const std::size_t per_user_;
-  Broker* broker_ = nullptr;
   std::mutex mutex_;
   Tokens tokens_;
   std::map<std::string, std::size_t, std::less<>> outstanding_;  // per user, for per_user_

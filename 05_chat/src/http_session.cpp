@@ -25,23 +25,13 @@ namespace {
 
 class HttpSession {
  public:
-  HttpSession(Transport transport, std::uint64_t id, const Options& options, const StopSignal& stop,
+  HttpSession(Fd socket, std::uint64_t id, const Options& options, const StopSignal& stop,
               ChatServices& services)
-      : transport_(std::move(transport)),
-        id_(id),
-        options_(options),
-        stop_(stop),
-        services_(services) {}
+      : socket_(std::move(socket)), id_(id), options_(options), stop_(stop), services_(services) {}
 
   void run() {
-    log("connected from " + peer_address(transport_.fd()));
-    // One budget for TLS and the request head: a peer stalling in either is gone after 10 s.
+    log("connected from " + peer_address(socket_.get()));
     handshake_deadline_ = Clock::now() + kHandshakeTimeout;
-    if (std::string error;
-        transport_.handshake(handshake_deadline_, stop_.fd(), error) != IoStatus::kOk) {
-      log("TLS handshake failed: " + error);
-      return;
-    }
     const auto request = read_request();
     if (!request) {
       return;
@@ -54,7 +44,7 @@ class HttpSession {
     // uses up a one-time password.
     const UpgradeDecision decision = evaluate_upgrade(*request, options_.protocols);
     if (decision.status != 101) {
-      transport_.write_all(decision.response);
+      write_all(socket_.get(), decision.response);
       log("rejected " + std::to_string(decision.status) + ": " + decision.reason);
       return;
     }
@@ -62,13 +52,13 @@ class HttpSession {
     if (!username) {
       return;
     }
-    if (transport_.write_all(decision.response) != IoStatus::kOk) {
+    if (write_all(socket_.get(), decision.response) != IoStatus::kOk) {
       log("write failed during handshake: " + error_text(errno));
       return;
     }
     log("upgraded as " + *username);
     // Whatever followed the request head (the first frames, perhaps) belongs to the WebSocket.
-    run_websocket_session(std::move(transport_), std::move(inbox_), id_, *username, options_, stop_,
+    run_websocket_session(std::move(socket_), std::move(inbox_), id_, *username, options_, stop_,
                           services_);
   }
 
@@ -81,7 +71,7 @@ class HttpSession {
     // on each read, which costs CPU and keeps those pages resident for every idle connection.
     std::array<char, std::size_t{16} * 1024> chunk;
     std::size_t received = 0;
-    const IoStatus status = transport_.read_some(chunk, received, deadline, stop_.fd(), -1);
+    const IoStatus status = read_some(socket_.get(), chunk, received, deadline, stop_.fd(), -1);
     if (status == IoStatus::kOk) {
       inbox_.append(chunk.data(), received);
     }
@@ -110,7 +100,7 @@ class HttpSession {
   }
 
   void refuse(int status, const std::string& reason) {
-    transport_.write_all(http_response(status, "text/plain; charset=utf-8", reason + "\n"));
+    write_all(socket_.get(), http_response(status, "text/plain; charset=utf-8", reason + "\n"));
     log("rejected " + std::to_string(status) + ": " + reason);
   }
 
@@ -181,8 +171,8 @@ class HttpSession {
 
   void respond(int status, std::string_view content_type, std::string_view body,
                const std::vector<std::string>& headers, const HttpRequest& request) {
-    transport_.write_all(http_response(status, content_type, body, headers),
-                         Clock::now() + kHandshakeTimeout);
+    write_all(socket_.get(), http_response(status, content_type, body, headers),
+              Clock::now() + kHandshakeTimeout);
     log("HTTP " + request.method + " " + request.target.substr(0, request.target.find('?')) +
         " -> " + std::to_string(status));
   }
@@ -309,20 +299,20 @@ class HttpSession {
     return {};
   }
 
-  Transport transport_;
+  Fd socket_;
   std::uint64_t id_;
   const Options& options_;
   const StopSignal& stop_;
   ChatServices& services_;
   std::string inbox_;              // bytes received and not yet parsed
-  Deadline handshake_deadline_{};  // when the TLS handshake and the request head must be done
+  Deadline handshake_deadline_{};  // when the request head must be complete
 };
 
 }  // namespace
 
-void serve_connection(Transport transport, std::uint64_t id, const Options& options,
-                      const StopSignal& stop, ChatServices& services) {
-  HttpSession(std::move(transport), id, options, stop, services).run();
+void serve_connection(Fd socket, std::uint64_t id, const Options& options, const StopSignal& stop,
+                      ChatServices& services) {
+  HttpSession(std::move(socket), id, options, stop, services).run();
 }
 
 }  // namespace ws

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
           "warning: demo users active (alice/wonderland, bob/builder): use --users FILE "
           "for real accounts\n");
     }
-    std::printf("listening on %s://%s:%u\n", server.scheme(), url_host(options.host).c_str(),
+    std::printf("listening on http://%s:%u\n", url_host(options.host).c_str(),
                 static_cast<unsigned>(server.port()));
     std::fflush(stdout);
     server.run();

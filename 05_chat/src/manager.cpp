@@ -17,15 +17,6 @@ SharedFrame text_frame(const std::string& text) {
 
 }  // namespace
 
-Manager::Manager() : Manager(local_broker()) {}
-
-Manager::Manager(Broker& broker) : broker_(broker) {}
-
-Broker& Manager::local_broker() {
-  static LocalBroker broker;  // stateless: one serves every Manager that shares nothing
-  return broker;
-}
-
 std::vector<std::string> Manager::member_names(const Room& room) {
   std::vector<std::string> names;
   names.reserve(room.members.size());
@@ -52,21 +43,11 @@ bool Manager::join(Member& member, const std::string& room_name) {
   room.members.push_back(&member);
   member.room = room_name;
 
-  // The history every server shows (the broker's), or this server's own. Read under the room's
-  // lock: a message from another server that is in this history and also arrives live is
-  // recognised by its (origin, sequence) and not delivered to this member a second time.
+  // Read under the room's lock, which broadcasts hold too: a message is either in this history
+  // or pushed to the member after it, never both, never neither.
   nlohmann::json history = nlohmann::json::array();
-  member.history_floor.clear();
-  if (auto shared = broker_.history(room_name)) {
-    for (auto& message : *shared) {
-      auto& floor = member.history_floor[message.origin];
-      floor = std::max(floor, message.sequence);
-      history.push_back(std::move(message.message));
-    }
-  } else {
-    for (const auto& message : room.history) {
-      history.push_back(message);
-    }
+  for (const auto& message : room.history) {
+    history.push_back(message);
   }
   const bool accepted = member.egress->push(text_frame(encode_event(
       "room_changed",
@@ -130,58 +111,11 @@ std::size_t Manager::broadcast(const Member& member, const std::string& message,
       ++refused;
     }
   }
-  // Then to the other servers, still under the room's lock: they get this room's messages from
-  // this server in the order its own members did. If they cannot be reached the message stays
-  // here (the members were told when the link was lost).
-  broker_.publish(member.room, payload);
   room.history.push_back(std::move(payload));
   if (room.history.size() > kHistorySize) {
     room.history.pop_front();
   }
   return refused;
-}
-
-void Manager::deliver_remote(const std::string& room_name, const SharedMessage& shared) {
-  const std::shared_lock rooms_lock(rooms_mutex_);
-  const auto found = rooms_.find(room_name);
-  if (found == rooms_.end()) {
-    return;  // no member of this room on this server
-  }
-  Room& room = *found->second;
-  const std::lock_guard room_lock(room.mutex);
-  auto& last = room.last_remote[shared.origin];
-  if (shared.sequence <= last) {
-    return;  // a repeat, or older than one already delivered: never twice, never backwards
-  }
-  last = shared.sequence;
-  const SharedFrame frame = text_frame(encode_event("new_message", shared.message));
-  for (Member* receiver : room.members) {
-    const auto floor = receiver->history_floor.find(shared.origin);
-    if (floor != receiver->history_floor.end() && shared.sequence <= floor->second) {
-      continue;  // it was in the history this member was shown on joining
-    }
-    receiver->egress->push(frame);  // a full queue closes that member; nothing else to do
-  }
-  room.history.push_back(shared.message);
-  if (room.history.size() > kHistorySize) {
-    room.history.pop_front();
-  }
-}
-
-void Manager::link_changed(bool up) {
-  if (up) {
-    return;  // logged by the broker; rooms are whole again for every message from now on
-  }
-  const SharedFrame notice = text_frame(error_event(
-      "lost the connection to the other chat servers: messages reach only the users of this "
-      "server until it is back"));
-  const std::shared_lock rooms_lock(rooms_mutex_);
-  for (const auto& [name, room] : rooms_) {
-    const std::lock_guard room_lock(room->mutex);
-    for (Member* member : room->members) {
-      member->egress->push(notice);
-    }
-  }
 }
 
 nlohmann::json Manager::rooms() const {

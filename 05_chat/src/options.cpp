@@ -183,26 +183,6 @@ const std::array<ValueFlag, 15> kValueFlags = {{
        options.max_connections = static_cast<std::size_t>(count);
        return {};
      }},
-    {"--tls-cert",
-     [](const std::string& value, Options& options) -> std::string {
-       options.tls_cert = value;
-       return {};
-     }},
-    {"--tls-key",
-     [](const std::string& value, Options& options) -> std::string {
-       options.tls_key = value;
-       return {};
-     }},
-    {"--redis",
-     [](const std::string& value, Options& options) -> std::string {
-       std::string host;
-       std::uint16_t port = 0;
-       if (!parse_host_port(value, host, port)) {
-         return "invalid Redis address '" + value + "' (expected HOST:PORT, e.g. 127.0.0.1:6379)";
-       }
-       options.redis = value;
-       return {};
-     }},
 }};
 
 // The row of the flag called `name`, or nullptr if no flag of that name takes a value.
@@ -217,23 +197,10 @@ const ValueFlag* find_value_flag(std::string_view name) {
 
 }  // namespace
 
-bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return false;
-  }
-  host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // [::1]:6379
-  }
-  return parse_port(text.substr(colon + 1), port) && port != 0;
-}
-
 std::string usage() {
   return "usage: server [--host HOST] [--port PORT] [--users FILE] [--allow-origin LIST]\n"
          "              [--max-message SIZE] [--rate-limit N] [--ping-period TIME]\n"
          "              [--pong-wait TIME] [--protocol LIST] [--verbose]\n"
-         "              [--tls-cert FILE --tls-key FILE] [--redis HOST:PORT]\n"
          "       server --users FILE --add-user NAME\n"
          "\n"
          "The chat server: log in at POST /login, then chat in rooms over a WebSocket at /ws.\n"
@@ -255,11 +222,7 @@ std::string usage() {
          "                     bigger ones are refused with close code 1009\n"
          "  --ping-period TIME time between pings, with a unit: 200ms, 30s, 2m (default 30s)\n"
          "  --pong-wait TIME   how long after a ping a silent client is dropped (default 10s)\n"
-         "  --tls-cert FILE    serve HTTPS and wss with this certificate (PEM: the server's\n"
-         "                     certificate, then any intermediates); needs --tls-key\n"
-         "  --tls-key FILE     the certificate's private key (PEM); needs --tls-cert\n"
-         "  --redis HOST:PORT  share rooms, history and logins with other servers through\n"
-         "                     this Redis (default: none, one server on its own)\n"
+
          "  --verbose          log every message, not only connections and closes\n"
          "  --help             show this text\n";
 }
@@ -299,11 +262,6 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       error = std::move(problem);
       return ParseOutcome::kError;
     }
-  }
-  // A certificate is useless without its private key, and a key alone proves nothing.
-  if (options.tls_cert.empty() != options.tls_key.empty()) {
-    error = "--tls-cert and --tls-key go together: the certificate and its private key";
-    return ParseOutcome::kError;
   }
   return ParseOutcome::kRun;
 }

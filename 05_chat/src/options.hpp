@@ -38,13 +38,6 @@ struct Options {
   /// Chat messages a client may send per second (a burst of twice as many is allowed); 0: no
   /// limit (for benchmarks).
   double rate_limit = 10;
-  /// With both (--tls-cert, --tls-key: PEM files), the server speaks HTTPS and wss instead of
-  /// HTTP and ws. parse_options accepts both or neither.
-  std::string tls_cert;
-  std::string tls_key;
-  /// --redis HOST:PORT: share rooms, history and one-time passwords with the other servers
-  /// using this Redis (broker.hpp); empty: this server is the whole chat.
-  std::string redis;
 };
 
 /// What parse_options found on the command line.
@@ -54,9 +47,6 @@ enum class ParseOutcome { kRun, kHelp, kError };
 /// Accepts `--flag value` and `--flag=value`. On kError, `error` holds a one-line reason.
 ParseOutcome parse_options(const std::vector<std::string>& args, Options& options,
                            std::string& error);
-
-/// Splits "HOST:PORT" (or "[IPv6]:PORT"); false unless PORT is 1-65535 and HOST is not empty.
-bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port);
 
 /// The --help text.
 std::string usage();

@@ -14,33 +14,19 @@
 
 namespace ws {
 
-namespace {
-
-std::optional<TlsContext> load_tls(const Options& options) {
-  if (options.tls_cert.empty()) {
-    return std::nullopt;
-  }
-  return TlsContext(options.tls_cert, options.tls_key);
-}
-
-}  // namespace
-
 Server::Server(Options options)
     : options_(std::move(options)),
-      tls_(load_tls(options_)),
       listeners_(listen_tcp(options_.host, options_.port)),
       services_(
           options_.users_file.empty() ? UserStore::demo() : UserStore::load(options_.users_file),
-          options_.otp_lifetime, make_broker(options_.redis)) {
+          options_.otp_lifetime) {
   if (options_.allowed_origins.empty()) {
     // The page this server serves connects from its own origin: scheme, host and port exactly
     // as the browser's address bar shows them.
     const std::string port = ":" + std::to_string(this->port());
     const std::string& host = options_.host;
     const std::string url_host = host.find(':') == std::string::npos ? host : "[" + host + "]";
-    const auto origin = [&](const std::string& name) {
-      return std::string(scheme()) + "://" + name + port;
-    };
+    const auto origin = [&](const std::string& name) { return "http://" + name + port; };
     options_.allowed_origins.push_back(origin(url_host));
     if (host == "127.0.0.1" || host == "::1" || host == "localhost") {
       for (const char* twin : {"127.0.0.1", "localhost", "[::1]"}) {
@@ -107,36 +93,25 @@ void Server::accept_from(int listener) {
     return;
   }
   const std::uint64_t id = next_id_++;
-  // Each connection costs a thread: past --max-connections, refuse before reading a byte, with
-  // 503 on plain HTTP (a TLS client gets no readable answer before its handshake, so it just
-  // sees the connection close).
+  // Each connection costs a thread: past --max-connections, refuse with 503 before reading a
+  // byte.
   join_finished_workers();
   if (workers_.size() >= options_.max_connections) {
-    if (!tls_) {
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-          "Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
-          "too many connections";
-      [[maybe_unused]] const auto sent =
-          ::send(client.get(), kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+        "too many connections";
+    [[maybe_unused]] const auto sent =
+        ::send(client.get(), kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     log_line("#" + std::to_string(id) + " refused 503: " + std::to_string(workers_.size()) +
              " connections open (--max-connections)");
     return;
   }
   auto done = std::make_shared<std::atomic<bool>>(false);
-  std::optional<Transport> transport;
-  try {
-    transport.emplace(tls_ ? Transport::tls(std::move(client), *tls_)
-                           : Transport::plain(std::move(client)));
-  } catch (const std::exception& e) {
-    log_line("#" + std::to_string(id) + " " + e.what());  // out of memory for a TLS session
-    return;
-  }
   std::thread thread;
   try {
-    thread = std::thread([this, transport = std::move(*transport), id, done]() mutable {
-      serve_connection(std::move(transport), id, options_, stop_, services_);
+    thread = std::thread([this, socket = std::move(client), id, done]() mutable {
+      serve_connection(std::move(socket), id, options_, stop_, services_);
       done->store(true);
     });
   } catch (const std::system_error& e) {

@@ -4,28 +4,24 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <thread>
 #include <vector>
 
 #include "chat_services.hpp"
 #include "options.hpp"
 #include "socket.hpp"
-#include "transport.hpp"
 
 namespace ws {
 
 /// The chat server: one listening socket per address family, one thread per connection, and the
-/// services (rooms, users, one-time passwords) they share. With a certificate and key it speaks
-/// HTTPS and wss (RFC 6455 §4.1, §10.6) on its port instead of HTTP and ws.
+/// services (rooms, users, one-time passwords) they share.
 class Server {
  public:
-  /// Loads the TLS certificate and key (with --tls-cert and --tls-key) and the users (the demo
-  /// users without a users file), binds and listens right away, so port() is known before run().
-  /// Without --allow-origin, the allowed origin is the server's own (http://HOST:PORT, or https
-  /// with TLS, and its localhost/127.0.0.1 twin on loopback). Throws std::runtime_error with a
-  /// one-line reason when the address cannot be used (port in use, unknown host), the users file
-  /// is unreadable or malformed, or the certificate or key cannot be used (OpenSSL's reason).
+  /// Loads the users (the demo users without a users file), binds and listens right away, so
+  /// port() is known before run(). Without --allow-origin, the allowed origin is the server's own
+  /// (http://HOST:PORT, and its localhost/127.0.0.1 twin on loopback). Throws std::runtime_error
+  /// with a one-line reason when the address cannot be used (port in use, unknown host), or the
+  /// users file is unreadable or malformed.
   explicit Server(Options options);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -33,9 +29,6 @@ class Server {
 
   /// The port actually bound (differs from the requested one when that was 0).
   [[nodiscard]] std::uint16_t port() const;
-
-  /// "https" with TLS, else "http": the scheme of the URLs this server answers.
-  [[nodiscard]] const char* scheme() const { return tls_ ? "https" : "http"; }
 
   /// The options in force, with the allowed origins filled in.
   [[nodiscard]] const Options& options() const { return options_; }
@@ -62,7 +55,6 @@ class Server {
   void join_finished_workers();
 
   Options options_;
-  std::optional<TlsContext> tls_;  // loaded before listening: a bad key never opens the port
   std::vector<Fd> listeners_;
   ChatServices services_;
   StopSignal stop_;

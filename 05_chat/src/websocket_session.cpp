@@ -2,6 +2,8 @@
 // egress queue, and the closing handshake in both directions (§5.5.1, §7).
 #include "websocket_session.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -27,9 +29,9 @@ namespace {
 
 class WebSocketSession {
  public:
-  WebSocketSession(Transport transport, std::string received, std::uint64_t id,
-                   const Options& options, const StopSignal& stop, ChatServices& services)
-      : transport_(std::move(transport)),
+  WebSocketSession(Fd socket, std::string received, std::uint64_t id, const Options& options,
+                   const StopSignal& stop, ChatServices& services)
+      : socket_(std::move(socket)),
         id_(id),
         options_(options),
         stop_(stop),
@@ -46,7 +48,7 @@ class WebSocketSession {
   // pings are answered, pongs, silence and unfinished messages feed the heartbeat, and closes are
   // handled as in any WebSocket connection. Each step returns false when the connection is over.
   void run(const std::string& username) {
-    Member member{username, &egress_, {}, {}};
+    Member member{username, &egress_, {}};
     // However the loop ends, the member leaves its room before `member` goes away.
     struct Leave {
       Manager& manager;
@@ -102,8 +104,9 @@ class WebSocketSession {
     std::array<char, std::size_t{16} * 1024> chunk;
     std::size_t received = 0;
     // Once closing, neither the stop signal nor queued broadcasts may interrupt the wait.
-    const IoStatus status = transport_.read_some(
-        chunk, received, deadline, closing_ ? -1 : stop_.fd(), closing_ ? -1 : egress_.wake_fd());
+    const IoStatus status =
+        read_some(socket_.get(), chunk, received, deadline, closing_ ? -1 : stop_.fd(),
+                  closing_ ? -1 : egress_.wake_fd());
     if (status == IoStatus::kOk) {
       inbox_.append(chunk.data(), received);
       heartbeat_.on_activity();  // any bytes, even half a frame, prove the peer is alive
@@ -125,8 +128,8 @@ class WebSocketSession {
     // §5.1: a server MUST NOT mask the frames it sends.
     std::array<char, kMaxFrameHeaderSize> head{};
     const std::size_t head_size = encode_frame_header(header, head);
-    return transport_.write_all(std::string_view(head.data(), head_size), payload,
-                                Clock::now() + options_.pong_wait);
+    return write_all(socket_.get(), std::string_view(head.data(), head_size), payload,
+                     Clock::now() + options_.pong_wait);
   }
 
   IoStatus send_text(const std::string& text) { return send_frame(Opcode::kText, text); }
@@ -259,7 +262,7 @@ class WebSocketSession {
     for (const SharedFrame& frame : frames) {
       parts.emplace_back(*frame);
     }
-    if (const IoStatus status = transport_.write_all(parts, Clock::now() + options_.pong_wait);
+    if (const IoStatus status = write_all(socket_.get(), parts, Clock::now() + options_.pong_wait);
         status != IoStatus::kOk) {
       log_write_failure(status);
       return false;
@@ -289,7 +292,7 @@ class WebSocketSession {
     }
     // We will send nothing after our close frame, so a FIN may follow it right away: the peer
     // learns that TCP is ending as soon as it has read our close, and can still reply.
-    transport_.shutdown_write();
+    ::shutdown(socket_.get(), SHUT_WR);
     const Deadline deadline = Clock::now() + reply_wait;
     while (true) {
       MessageReader::Result result;
@@ -357,7 +360,7 @@ class WebSocketSession {
     return std::to_string(us / 1000) + "." + std::to_string(us % 1000 / 100) + " ms";
   }
 
-  Transport transport_;
+  Fd socket_;
   std::uint64_t id_;
   const Options& options_;
   const StopSignal& stop_;
@@ -373,10 +376,10 @@ class WebSocketSession {
 
 }  // namespace
 
-void run_websocket_session(Transport transport, std::string received, std::uint64_t id,
+void run_websocket_session(Fd socket, std::string received, std::uint64_t id,
                            const std::string& username, const Options& options,
                            const StopSignal& stop, ChatServices& services) {
-  WebSocketSession(std::move(transport), std::move(received), id, options, stop, services)
+  WebSocketSession(std::move(socket), std::move(received), id, options, stop, services)
       .run(username);
 }
 

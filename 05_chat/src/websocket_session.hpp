@@ -11,7 +11,6 @@
 #include "chat_services.hpp"
 #include "options.hpp"
 #include "socket.hpp"
-#include "transport.hpp"
 
 namespace ws {
 
@@ -23,13 +22,13 @@ inline constexpr std::chrono::seconds kCloseTimeout{5};
 /// that bounds one slow client's queued memory to about 1 MiB.
 inline constexpr std::size_t kEgressCapacity = 256;
 
-/// Runs the chat for `username` on the calling thread over `transport`, whose handshake response
+/// Runs the chat for `username` on the calling thread over `socket`, whose handshake response
 /// has just been sent, and returns when the connection is over: the peer closed or left, broke
 /// the protocol, stopped answering or reading, or `stop` was triggered (then it sends 1001 Going
 /// Away and waits for the reply). `received` holds the bytes that arrived behind the request head:
 /// the start of the first frames. Logs lines starting with `#id `, the end as `closed <code>
 /// "<reason>" (<who initiated it>)`. Never throws for anything the peer does.
-void run_websocket_session(Transport transport, std::string received, std::uint64_t id,
+void run_websocket_session(Fd socket, std::string received, std::uint64_t id,
                            const std::string& username, const Options& options,
                            const StopSignal& stop, ChatServices& services);
 

@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 
-#include "memory_broker.hpp"
 #include "temp_dir.hpp"
 
 namespace ws {
@@ -122,45 +121,6 @@ TEST(Otp, OneUserCannotTakeEverySlot) {
   EXPECT_TRUE(issue(otps, "mallory", now)) << "a redeemed token frees its slot";
   EXPECT_FALSE(otps.issue("mallory", now, refusal));
   EXPECT_TRUE(issue(otps, "mallory", now + 11s)) << "so does an expired one";
-}
-
-// Two servers' token stores, A and B, sharing tokens through an in-memory broker hub.
-class SharedOtp : public ::testing::Test {
- protected:
-  SharedOtp() {
-    server_a.share_through(broker_a);
-    server_b.share_through(broker_b);
-  }
-
-  ws_test::MemoryHub hub;
-  ws_test::MemoryBroker broker_a{hub, "a"};
-  ws_test::MemoryBroker broker_b{hub, "b"};
-  OtpStore server_a{10s, 100, 10};
-  OtpStore server_b{10s, 100, 10};
-  const OtpStore::Clock::time_point now = OtpStore::Clock::now();
-};
-
-TEST_F(SharedOtp, TokensAreRedeemedOnceByAnyServer) {
-  const auto token = issue(server_a, "alice", now);
-  ASSERT_TRUE(token);
-  EXPECT_EQ(server_b.redeem(*token, now), "alice") << "issued by A, good on B";
-  EXPECT_EQ(server_a.redeem(*token, now), std::nullopt) << "and then on neither";
-  EXPECT_EQ(server_b.redeem(*token, now), std::nullopt);
-
-  const auto other = issue(server_a, "bob", now);
-  ASSERT_TRUE(other);
-  EXPECT_EQ(server_a.redeem(*other, now), "bob");
-  EXPECT_EQ(server_b.redeem(*other, now), std::nullopt) << "used on A: gone for B too";
-}
-
-TEST_F(SharedOtp, WithoutTheSharedStoreATokenIsGoodOnItsOwnServer) {
-  broker_a.reachable = false;  // Redis lost while logging in
-  const auto token = issue(server_a, "alice", now);
-  ASSERT_TRUE(token) << "logins keep working";
-  broker_a.reachable = true;
-  EXPECT_EQ(server_b.redeem(*token, now), std::nullopt) << "B never heard of it";
-  EXPECT_EQ(server_a.redeem(*token, now), "alice");
-  EXPECT_EQ(server_a.redeem(*token, now), std::nullopt) << "still single use";
 }
 
 }  // namespace

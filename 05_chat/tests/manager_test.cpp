@@ -8,7 +8,6 @@
 
 #include "event.hpp"
 #include "frame.hpp"
-#include "memory_broker.hpp"
 
 namespace ws {
 namespace {
@@ -16,7 +15,7 @@ namespace {
 // A member with its own queue, and a way to read back the events queued for it.
 struct TestMember {
   explicit TestMember(const std::string& name, std::size_t capacity = 64)
-      : queue(capacity), member{name, &queue, {}, {}} {}
+      : queue(capacity), member{name, &queue, {}} {}
 
   // The events waiting for this member, decoded (server frames are unmasked text frames).
   std::vector<nlohmann::json> events() {
@@ -161,132 +160,6 @@ TEST(Manager, ASlowMemberIsReportedNotWaitedFor) {
   EXPECT_EQ(manager.broadcast(fast.member, "2", kNoon), 1U) << "slow's queue is full";
   EXPECT_TRUE(slow.queue.overflowed());
   EXPECT_EQ(fast.events().size(), 2U) << "the others still get everything";
-}
-
-// --- several servers sharing rooms through a broker (--redis) ---
-
-// The texts of the new_message events among `events`.
-std::vector<std::string> texts(const std::vector<nlohmann::json>& events) {
-  std::vector<std::string> out;
-  for (const auto& event : events) {
-    if (event.at("type") == "new_message") {
-      out.push_back(event.at("payload").at("message"));
-    }
-  }
-  return out;
-}
-
-// Two servers, A and B, with their own Managers and a shared (in-memory) broker hub.
-struct TwoServers {
-  ws_test::MemoryHub hub;
-  ws_test::MemoryBroker broker_a{hub, "aaaa"};
-  ws_test::MemoryBroker broker_b{hub, "bbbb"};
-  Manager a{broker_a};
-  Manager b{broker_b};
-
-  // What the real broker's thread does: hands B what A published (and vice versa), in order,
-  // skipping each server's own messages.
-  void relay(std::size_t& next) {
-    for (; next < hub.published.size(); ++next) {
-      const auto& [room, shared] = hub.published[next];
-      (shared.origin == "aaaa" ? b : a).deliver_remote(room, shared);
-    }
-  }
-};
-
-TEST(ManagerWithBroker, MessagesCrossServersAndStayInTheirRoom) {
-  TwoServers servers;
-  std::size_t relayed = 0;
-  TestMember alice("alice");
-  TestMember bob("bob");
-  TestMember carol("carol");
-  servers.a.join(alice.member, "general");
-  servers.b.join(bob.member, "general");
-  servers.b.join(carol.member, "random");
-  alice.events();
-  bob.events();
-  carol.events();
-
-  servers.a.broadcast(alice.member, "one", kNoon);
-  servers.b.broadcast(bob.member, "two", kNoon);
-  servers.a.broadcast(alice.member, "three", kNoon);
-  servers.relay(relayed);
-
-  EXPECT_EQ(texts(alice.events()), (std::vector<std::string>{"one", "three", "two"}))
-      << "her own at once, bob's when it arrives";
-  EXPECT_EQ(texts(bob.events()), (std::vector<std::string>{"two", "one", "three"}));
-  EXPECT_TRUE(texts(carol.events()).empty()) << "another room, on either server";
-  ASSERT_EQ(servers.hub.published.size(), 3U);
-  EXPECT_EQ(servers.hub.published[0].second.origin, "aaaa");
-  EXPECT_EQ(servers.hub.published[0].second.sequence, 1U);
-  EXPECT_EQ(servers.hub.published[2].second.sequence, 2U) << "numbered per server";
-}
-
-TEST(ManagerWithBroker, RepeatsAndOlderMessagesAreNotDeliveredAgain) {
-  TwoServers servers;
-  TestMember alice("alice");
-  TestMember bob("bob");
-  servers.a.join(alice.member, "general");
-  servers.b.join(bob.member, "general");
-  servers.a.broadcast(alice.member, "one", kNoon);
-  servers.a.broadcast(alice.member, "two", kNoon);
-  bob.events();
-  const auto& first = servers.hub.published[0].second;
-  const auto& second = servers.hub.published[1].second;
-
-  servers.b.deliver_remote("general", first);
-  servers.b.deliver_remote("general", first);  // a repeat
-  servers.b.deliver_remote("general", second);
-  servers.b.deliver_remote("general", first);  // older than one already delivered
-  EXPECT_EQ(texts(bob.events()), (std::vector<std::string>{"one", "two"}));
-}
-
-TEST(ManagerWithBroker, HistoryIsSharedAndNotRepeatedLive) {
-  TwoServers servers;
-  std::size_t relayed = 0;
-  TestMember alice("alice");
-  servers.a.join(alice.member, "general");
-  servers.a.broadcast(alice.member, "before", kNoon);
-
-  // Carol joins B after "before" was published but before B's broker thread relayed it: the
-  // race a join always has with messages in flight.
-  TestMember carol("carol");
-  servers.b.join(carol.member, "general");
-  const auto joined = carol.events();
-  ASSERT_EQ(joined.size(), 1U);
-  const auto& history = joined[0].at("payload").at("history");
-  ASSERT_EQ(history.size(), 1U) << "B shows the history A's message went into";
-  EXPECT_EQ(history[0].at("message"), "before");
-
-  servers.relay(relayed);  // "before" arrives live too: she has it already
-  servers.a.broadcast(alice.member, "after", kNoon);
-  servers.relay(relayed);
-  EXPECT_EQ(texts(carol.events()), (std::vector<std::string>{"after"}));
-}
-
-TEST(ManagerWithBroker, ABrokerThatCannotBeReachedLeavesLocalChatWorking) {
-  TwoServers servers;
-  TestMember alice("alice");
-  TestMember dave("dave");
-  servers.a.join(alice.member, "general");
-  servers.a.join(dave.member, "general");
-  servers.broker_a.reachable = false;
-  servers.a.link_changed(false);
-  const auto notices = alice.events();
-  ASSERT_FALSE(notices.empty());
-  EXPECT_EQ(notices.back().at("type"), "error") << "members are told the rooms are split";
-  dave.events();
-
-  servers.a.broadcast(alice.member, "local", kNoon);
-  EXPECT_EQ(texts(dave.events()), (std::vector<std::string>{"local"}));
-  EXPECT_TRUE(servers.hub.published.empty());
-
-  TestMember erin("erin");
-  servers.a.join(erin.member, "general");
-  const auto joined = erin.events();
-  const auto& history = joined.at(0).at("payload").at("history");
-  ASSERT_EQ(history.size(), 1U) << "this server's own history stands in";
-  EXPECT_EQ(history[0].at("message"), "local");
 }
 
 }  // namespace

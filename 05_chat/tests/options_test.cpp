@@ -90,49 +90,5 @@ TEST(Options, ChatFlags) {
   EXPECT_EQ(parse_options({"--rate-limit", "fast"}, options, error), ParseOutcome::kError);
 }
 
-TEST(Options, TlsCertificateAndKeyComeTogether) {
-  Options options;
-  std::string error;
-  EXPECT_EQ(parse_options({"--tls-cert", "c.pem", "--tls-key=k.pem"}, options, error),
-            ParseOutcome::kRun)
-      << error;
-  EXPECT_EQ(options.tls_cert, "c.pem");
-  EXPECT_EQ(options.tls_key, "k.pem");
-  for (const auto& args :
-       std::vector<std::vector<std::string>>{{"--tls-cert", "c.pem"}, {"--tls-key", "k.pem"}}) {
-    Options alone;
-    EXPECT_EQ(parse_options(args, alone, error), ParseOutcome::kError) << args[0];
-    EXPECT_EQ(error, "--tls-cert and --tls-key go together: the certificate and its private key");
-  }
-  EXPECT_NE(usage().find("--tls-cert FILE"), std::string::npos);
-}
-
-TEST(Options, NoTlsByDefault) {
-  Options options;
-  std::string error;
-  EXPECT_EQ(parse_options({}, options, error), ParseOutcome::kRun);
-  EXPECT_TRUE(options.tls_cert.empty());
-  EXPECT_TRUE(options.tls_key.empty());
-}
-
-TEST(Options, RedisIsOffByDefaultAndTakesHostAndPort) {
-  Options options;
-  std::string error;
-  EXPECT_EQ(parse_options({}, options, error), ParseOutcome::kRun);
-  EXPECT_TRUE(options.redis.empty()) << "one server on its own unless asked";
-  EXPECT_EQ(parse_options({"--redis", "127.0.0.1:6379"}, options, error), ParseOutcome::kRun);
-  EXPECT_EQ(options.redis, "127.0.0.1:6379");
-  for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":6379", "host:0", "host:65536", "h:x"}) {
-    Options refused;
-    EXPECT_EQ(parse_options({"--redis", bad}, refused, error), ParseOutcome::kError) << bad;
-    EXPECT_NE(error.find("expected HOST:PORT"), std::string::npos) << error;
-  }
-  std::string host;
-  std::uint16_t port = 0;
-  ASSERT_TRUE(parse_host_port("[::1]:6380", host, port));
-  EXPECT_EQ(host, "::1");
-  EXPECT_EQ(port, 6380);
-}
-
 }  // namespace
 }  // namespace ws

@@ -101,7 +101,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
   const auto [pid, fd] = spawn_server(all);
   pid_ = pid;
   reader_ = std::thread([this, fd = fd] { read_output(fd); });
-  const auto line = wait_for_line("listening on ", 10s);  // http:// or, with TLS, https://
+  const auto line = wait_for_line("listening on ", 10s);
   if (!line) {
     stop(SIGKILL);
     throw std::runtime_error("server did not print its listening line");
