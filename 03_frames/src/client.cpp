@@ -2,21 +2,21 @@
 // §10.3), control frames (§5.5) and the closing handshake (§7).
 #include "client.hpp"
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <mutex>
 #include <span>
+#include <utility>
 #include <variant>
 
 #include "frame.hpp"
@@ -33,33 +33,19 @@ namespace {
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 std::uint16_t parse_port(std::string_view text) {
-  const auto bad_port = [&] {
-    return std::invalid_argument("bad port \"" + std::string(text) +
-                                 "\": expected a number from 1 to 65535");
-  };
-  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), is_digit)) {
-    throw bad_port();
-  }
   unsigned value = 0;
-  for (const char c : text) {
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value == 0 || value > 65535) {
-    throw bad_port();
+  const char* const end = text.data() + text.size();
+  // from_chars takes no sign for an unsigned type; "" leaves value at 0.
+  if (std::from_chars(text.data(), end, value).ptr != end || value == 0 || value > 65535) {
+    throw std::invalid_argument("bad port \"" + std::string(text) +
+                                "\": expected a number from 1 to 65535");
   }
   return static_cast<std::uint16_t>(value);
 }
 
-// RFC 3986 §3.2.2: an IPv6 literal goes in brackets, so that its colons are not taken for the
-// port's.
+// RFC 3986 §3.2.2: an IPv6 literal goes in brackets, so its colons are not taken for the port's.
 std::string bracketed(const std::string& host) {
   return host.find(':') == std::string::npos ? host : "[" + host + "]";
-}
-
-// The Host field of §4.1: the host, and the port unless it is the scheme's default (80).
-std::string host_field(const WsUrl& url) {
-  return url.port == 80 ? bracketed(url.host)
-                        : bracketed(url.host) + ":" + std::to_string(url.port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,48 +91,30 @@ std::string describe_duration(std::chrono::milliseconds duration) {
                                       : std::to_string(duration.count()) + " ms";
 }
 
-int milliseconds_left(Deadline deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, 24LL * 60 * 60 * 1000));
+// Sets how long a send() (and on Linux a blocking connect()) may make no progress.
+void set_send_timeout(int fd, std::chrono::microseconds timeout) {
+  const auto us = std::max<std::chrono::microseconds::rep>(timeout.count(), 1);  // 0: no limit
+  const timeval limit{static_cast<time_t>(us / 1'000'000),
+                      static_cast<suseconds_t>(us % 1'000'000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 }
 
 // Connects one socket to `address` before `deadline`. Returns the connected socket, or an
 // invalid Fd with `error` set (an errno value, or ETIMEDOUT).
 Fd connect_before(const addrinfo& address, Deadline deadline, int& error) {
-  // A non-blocking connect, so that the wait is bounded by poll() rather than by the kernel's
-  // own timeout (which can be minutes for an address that does not answer).
-  Fd fd(::socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                 address.ai_protocol));
+  Fd fd(::socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC, address.ai_protocol));
   if (!fd.valid()) {
     error = errno;
     return {};
   }
+  // Linux bounds a blocking connect() by SO_SNDTIMEO (failing with EINPROGRESS), so the wait
+  // ends at `deadline`, not after the kernel's own timeout (minutes for a silent address).
+  set_send_timeout(fd.get(),
+                   std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()));
   if (::connect(fd.get(), address.ai_addr, address.ai_addrlen) != 0) {
-    if (errno != EINPROGRESS) {
-      error = errno;
-      return {};
-    }
-    pollfd p{fd.get(), POLLOUT, 0};
-    int ready = 0;
-    while ((ready = ::poll(&p, 1, milliseconds_left(deadline))) < 0 && errno == EINTR) {
-    }
-    if (ready == 0) {
-      error = ETIMEDOUT;
-      return {};
-    }
-    socklen_t size = sizeof error;
-    if (ready < 0 || ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &size) != 0) {
-      error = errno;
-      return {};
-    }
-    if (error != 0) {
-      return {};
-    }
+    error = errno == EINPROGRESS ? ETIMEDOUT : errno;
+    return {};
   }
-  // Back to blocking mode: read_some() waits with poll() and write_all() relies on send()
-  // blocking while the kernel's buffer is full.
-  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   // Frames are written whole, one send() each; Nagle's algorithm would only hold back a small
   // frame (a ping, a short message) until the previous one is acknowledged.
   const int on = 1;
@@ -154,19 +122,8 @@ Fd connect_before(const addrinfo& address, Deadline deadline, int& error) {
   // A send() that makes no progress for kWriteTimeout fails (EAGAIN) instead of blocking for
   // ever: a writer stuck on a server that stopped reading would otherwise hold the write mutex,
   // and with it the reading thread's pongs and close reply.
-  const timeval write_timeout{Client::kWriteTimeout.count(), 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
+  set_send_timeout(fd.get(), Client::kWriteTimeout);
   return fd;
-}
-
-// The reason a write failed, from errno.
-std::string write_error() {
-  const int error = errno;
-  if (error == EAGAIN || error == EWOULDBLOCK) {
-    return "the server accepted no data for " + std::to_string(Client::kWriteTimeout.count()) +
-           " s";
-  }
-  return error_text(error);
 }
 
 // Connects to the first address of `url.host` that accepts, trying each one getaddrinfo()
@@ -199,58 +156,31 @@ Fd connect_tcp(const WsUrl& url, Deadline deadline, std::chrono::milliseconds ti
 // ---------------------------------------------------------------------------------------------
 // The opening handshake, client side (§4.1)
 
-// Tokens, field values and trimming are HTTP's rules: is_token, is_field_value and trim in
-// http.hpp, shared with the server's request parser.
-
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string joined;
-  for (const auto& item : items) {
-    if (!joined.empty()) {
-      joined += separator;
-    }
-    joined += item;
-  }
-  return joined;
-}
-
-// The fields the handshake itself sets; a caller supplying them would contradict it.
-constexpr std::array<std::string_view, 7> kHandshakeFields = {
-    "Host",
-    "Upgrade",
-    "Connection",
-    "Sec-WebSocket-Key",
-    "Sec-WebSocket-Version",
-    "Sec-WebSocket-Protocol",
-    "Sec-WebSocket-Extensions",
-};
-
 // RFC 6455 §4.1, the client's opening handshake: a GET for the resource name, the Host, the
 // Upgrade and Connection fields, a fresh key, version 13, and the subprotocols offered.
 std::string build_request(const WsUrl& url, std::string_view key, const DialOptions& options) {
+  std::string offered;  // "one or more comma-separated subprotocol names"
   for (const auto& protocol : options.subprotocols) {
     if (!is_token(protocol)) {
       throw std::invalid_argument("invalid subprotocol name \"" + protocol +
                                   "\": must be a token (RFC 6455 §4.1)");
     }
+    offered += (offered.empty() ? "" : ", ") + protocol;
   }
   std::string request = "GET " + url.path + " HTTP/1.1\r\n";
-  request += "Host: " + host_field(url) + "\r\n";
+  // The host, and the port unless it is the scheme's default (80).
+  request += "Host: " + bracketed(url.host) +
+             (url.port == 80 ? "" : ":" + std::to_string(url.port)) + "\r\n";
   request += "Upgrade: websocket\r\n";
   request += "Connection: Upgrade\r\n";
   request += "Sec-WebSocket-Key: " + std::string(key) + "\r\n";
   request += "Sec-WebSocket-Version: 13\r\n";
-  if (!options.subprotocols.empty()) {
-    request += "Sec-WebSocket-Protocol: " + join(options.subprotocols, ", ") + "\r\n";
+  if (!offered.empty()) {
+    request += "Sec-WebSocket-Protocol: " + offered + "\r\n";
   }
   for (const auto& [name, value] : options.headers) {
     if (!is_token(name) || !is_field_value(value)) {
       throw std::invalid_argument("invalid header field \"" + name + "\"");
-    }
-    const bool is_handshake_field = std::any_of(
-        kHandshakeFields.begin(), kHandshakeFields.end(),
-        [&field = name](std::string_view set) { return equals_ignore_case(set, field); });
-    if (is_handshake_field) {
-      throw std::invalid_argument("header field " + name + " is set by the handshake itself");
     }
     request.append(name).append(": ").append(value).append("\r\n");
   }
@@ -258,20 +188,15 @@ std::string build_request(const WsUrl& url, std::string_view key, const DialOpti
   return request;
 }
 
-// A parsed response head. HttpRequest's field lookups (names in any case, comma-separated
-// token lists) apply to responses unchanged, so `fields` reuses it; only its headers are set.
-struct HttpResponse {
-  int status = 0;
-  std::string reason_phrase;
-  HttpRequest fields;
-};
-
 std::runtime_error handshake_failed(const std::string& why) {
   return std::runtime_error("handshake failed: " + why);
 }
 
-// Parses a complete response head (as delimited by find_head_end), or throws.
-HttpResponse parse_response(std::string_view head) {
+// RFC 6455 §4.1, the client's checks of the server's response head (as delimited by
+// find_head_end), in the RFC's order. Returns the chosen subprotocol ("" for none) or throws
+// naming the first check that failed.
+std::string check_response(std::string_view head, std::string_view key,
+                           const std::vector<std::string>& offered) {
   // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
   const auto line_end = head.find("\r\n");
   const std::string_view line = head.substr(0, line_end);
@@ -280,38 +205,25 @@ HttpResponse parse_response(std::string_view head) {
       (line.size() > 12 && line[12] != ' ')) {
     throw handshake_failed("malformed status line \"" + std::string(line) + "\"");
   }
-  HttpResponse response;
-  response.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-  response.reason_phrase = line.size() > 13 ? line.substr(13) : std::string_view{};
-
+  // "If the status code received from the server is not 101, the client handles the response
+  // per HTTP [RFC2616] procedures": for us, that means giving up and saying why.
+  if (line.substr(9, 3) != "101") {
+    throw handshake_failed("HTTP " + std::string(line.substr(9)));
+  }
+  // HttpRequest's field lookups (names in any case, comma-separated token lists) apply to a
+  // response unchanged; only its headers are set.
+  HttpRequest fields;
   std::string_view rest = head.substr(line_end + 2);
-  while (true) {
-    const auto end = rest.find("\r\n");
+  for (auto end = rest.find("\r\n"); end != std::string_view::npos && end > 0;
+       end = rest.find("\r\n")) {
     const std::string_view field = rest.substr(0, end);
-    if (end == std::string_view::npos || field.empty()) {
-      break;
-    }
     rest.remove_prefix(end + 2);
     const auto colon = field.find(':');
     if (colon == std::string_view::npos || !is_token(field.substr(0, colon))) {
       throw handshake_failed("malformed header line \"" + std::string(field) + "\"");
     }
-    response.fields.headers.emplace_back(field.substr(0, colon), trim(field.substr(colon + 1)));
+    fields.headers.emplace_back(field.substr(0, colon), trim(field.substr(colon + 1)));
   }
-  return response;
-}
-
-// RFC 6455 §4.1, the client's checks of the server's response, in the RFC's order. Returns the
-// chosen subprotocol ("" for none) or throws naming the first check that failed.
-std::string check_response(const HttpResponse& response, std::string_view key,
-                           const std::vector<std::string>& offered) {
-  // "If the status code received from the server is not 101, the client handles the response
-  // per HTTP [RFC2616] procedures": for us, that means giving up and saying why.
-  if (response.status != 101) {
-    throw handshake_failed("HTTP " + std::to_string(response.status) +
-                           (response.reason_phrase.empty() ? "" : " " + response.reason_phrase));
-  }
-  const HttpRequest& fields = response.fields;
   if (!fields.has_token("Upgrade", "websocket")) {
     throw handshake_failed("missing Upgrade: websocket");
   }
@@ -364,12 +276,11 @@ WsUrl parse_ws_url(std::string_view url) {
     throw std::invalid_argument("not a URL: " + quoted + " (expected ws://host:port/path)");
   }
   const std::string_view scheme = url.substr(0, scheme_end);
-  if (equals_ignore_case(scheme, "wss")) {
-    throw std::invalid_argument("wss:// (WebSocket over TLS) is not supported: use ws://");
-  }
   if (!equals_ignore_case(scheme, "ws")) {
-    throw std::invalid_argument("unsupported scheme \"" + std::string(scheme) + "\" in " + quoted +
-                                ": use ws://");
+    throw std::invalid_argument(equals_ignore_case(scheme, "wss")
+                                    ? "wss:// (WebSocket over TLS) is not supported: use ws://"
+                                    : "unsupported scheme \"" + std::string(scheme) + "\" in " +
+                                          quoted + ": use ws://");
   }
   std::string_view rest = url.substr(scheme_end + 3);
   // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs and
@@ -480,18 +391,31 @@ struct Client::Connection {
     return write_frame_locked(Opcode::kClose, encode_close_payload(status));
   }
 
-  // Sends a data or ping frame, refusing once the connection is closing or closed.
-  void send(Opcode opcode, std::string_view payload) {
+  // Runs `write` under `mutex` unless the connection has ended. Throws std::runtime_error if it
+  // has, or if `write` returns false (the write failed).
+  template <typename Write>
+  void write_or_throw(const Write& write) {
     const std::lock_guard lock(mutex);
     if (!socket.valid()) {
       throw std::runtime_error("cannot send: the connection is closed");
     }
-    if (close_sent) {
-      throw std::runtime_error("cannot send: the closing handshake has started");
+    if (!write()) {
+      const int error = errno;  // EAGAIN: no progress for kWriteTimeout (see connect_before)
+      throw std::runtime_error("send failed: " +
+                               (error == EAGAIN ? "the server accepted no data for " +
+                                                      std::to_string(kWriteTimeout.count()) + " s"
+                                                : error_text(error)));
     }
-    if (!write_frame_locked(opcode, payload)) {
-      throw std::runtime_error("send failed: " + write_error());
-    }
+  }
+
+  // Sends a data or ping frame, refusing once the connection is closing or closed.
+  void send(Opcode opcode, std::string_view payload) {
+    write_or_throw([&] {
+      if (close_sent) {  // §5.5.1: no data after our close frame
+        throw std::runtime_error("cannot send: the closing handshake has started");
+      }
+      return write_frame_locked(opcode, payload);
+    });
   }
 
   // Reads more bytes into `inbox`. `wake_fd` (or -1) interrupts the wait with kStopped.
@@ -509,13 +433,6 @@ struct Client::Connection {
     return status;
   }
 
-  // Reads and drops whatever arrives until the server closes TCP or `deadline` passes.
-  void discard_until_closed(Deadline deadline) {
-    while (fill(deadline, -1) == IoStatus::kOk) {
-      inbox.clear();
-    }
-  }
-
   // Closes the socket, records how the connection ended, and throws it.
   [[noreturn]] void end(CloseStatus status, bool clean) {
     {
@@ -526,30 +443,25 @@ struct Client::Connection {
     throw *ended;
   }
 
-  // The server sent a valid close frame: either it starts the closing handshake, and we answer
-  // with the same code (§5.5.1: "the endpoint typically echos the status code it received"), or
-  // it answers ours. Then §7.1.1: "the underlying TCP connection, in most normal cases, SHOULD be
-  // closed first by the server", so we wait for that (bounded) before closing our end.
-  [[noreturn]] void on_close_frame(CloseStatus received) {
+  // Sends our close frame (unless it is out already), waits for the server to close TCP, and
+  // ends with `status`. `clean`: the server sent a valid close frame, either starting the closing
+  // handshake or answering ours, and our reply echoes its code (§5.5.1: "the endpoint typically
+  // echos the status code it received"); then §7.1.1: "the underlying TCP connection, in most
+  // normal cases, SHOULD be closed first by the server". Otherwise the server broke a rule:
+  // §7.1.7, our close frame carries the code the rule calls for, and nothing more from the
+  // server is processed (not even its close reply); waiting for its TCP close rather than
+  // closing at once keeps unread bytes from turning our close into a TCP reset.
+  [[noreturn]] void close_and_end(CloseStatus status, bool clean) {
     {
       const std::lock_guard lock(mutex);
-      // If the reply cannot be written, the server has gone already; nothing is left to do.
-      send_close_locked(CloseStatus{received.code, {}});
+      // If the close frame cannot be written, the server has gone already; nothing is left to do.
+      send_close_locked(clean ? CloseStatus{status.code, {}} : status);
     }
-    discard_until_closed(Clock::now() + kCloseTimeout);
-    end(std::move(received), true);
-  }
-
-  // The server broke a rule. §7.1.7: send a close frame with the code the rule calls for, then
-  // process nothing more from the server (not even its close reply); waiting for its TCP close
-  // rather than closing at once keeps unread bytes from turning our close into a TCP reset.
-  [[noreturn]] void fail(CloseStatus error) {
-    {
-      const std::lock_guard lock(mutex);
-      send_close_locked(error);
+    const Deadline deadline = Clock::now() + kCloseTimeout;
+    while (fill(deadline, -1) == IoStatus::kOk) {
+      inbox.clear();  // read and dropped: the connection is ending
     }
-    discard_until_closed(Clock::now() + kCloseTimeout);
-    end(std::move(error), false);
+    end(std::move(status), clean);
   }
 
   Message read_message(Deadline deadline) {
@@ -561,7 +473,7 @@ struct Client::Connection {
         MessageReader::Result result = reader.read(std::string_view(inbox).substr(inbox_pos));
         inbox_pos += result.consumed;
         if (result.error) {
-          fail(std::move(*result.error));
+          close_and_end(std::move(*result.error), false);
         }
         if (!result.event) {
           continue;  // every buffered byte consumed, the event is not complete yet
@@ -582,20 +494,17 @@ struct Client::Connection {
           const std::lock_guard lock(mutex);
           last_pong = std::move(pong->payload);
         } else if (auto* close = std::get_if<Close>(&*result.event)) {
-          on_close_frame(std::move(close->status));
+          close_and_end(std::move(close->status), true);
         }
         continue;
       }
 
       // Nothing buffered: wait for bytes. While our close is out, the wait for the server's
       // reply is bounded by close_deadline, whatever the caller's deadline.
-      bool closing = false;
-      Deadline wait_until = deadline;
-      {
-        const std::lock_guard lock(mutex);
-        closing = close_sent;
-        wait_until = std::min(deadline, close_deadline);
-      }
+      std::unique_lock lock(mutex);
+      const bool closing = close_sent;
+      const Deadline wait_until = std::min(deadline, close_deadline);
+      lock.unlock();
       const IoStatus status = fill(wait_until, closing ? -1 : close_started.fd());
       switch (status) {
         case IoStatus::kOk:
@@ -603,21 +512,21 @@ struct Client::Connection {
           break;
         case IoStatus::kTimeout:
           if (closing && Clock::now() >= close_deadline) {
-            end({static_cast<std::uint16_t>(CloseCode::kAbnormalClosure),
-                 "no close frame from the server within " + std::to_string(kCloseTimeout.count()) +
-                     " s"},
+            end(make_close_status(CloseCode::kAbnormalClosure,
+                                  "no close frame from the server within " +
+                                      std::to_string(kCloseTimeout.count()) + " s"),
                 false);
           }
           throw TimeoutError("read_message: no complete message before the deadline");
         case IoStatus::kEof:
           // §7.1.5: TCP closed without a close frame: "_The WebSocket Connection Close Code_ is
           // considered to be 1006".
-          end({static_cast<std::uint16_t>(CloseCode::kAbnormalClosure),
-               "the server closed TCP without a close frame"},
+          end(make_close_status(CloseCode::kAbnormalClosure,
+                                "the server closed TCP without a close frame"),
               false);
         case IoStatus::kError:
-          end({static_cast<std::uint16_t>(CloseCode::kAbnormalClosure),
-               "connection error: " + error_text(errno)},
+          end(make_close_status(CloseCode::kAbnormalClosure,
+                                "connection error: " + error_text(errno)),
               false);
       }
     }
@@ -628,13 +537,6 @@ Client::Client(std::unique_ptr<Connection> connection) : connection_(std::move(c
 Client::Client(Client&& other) noexcept = default;
 Client& Client::operator=(Client&& other) noexcept = default;
 Client::~Client() = default;
-
-Client::Connection& Client::connection() const {
-  if (!connection_) {
-    throw std::logic_error("ws::Client used after it was moved from");
-  }
-  return *connection_;
-}
 
 Client Client::dial(const std::string& url, const DialOptions& options) {
   const WsUrl target = parse_ws_url(url);
@@ -652,10 +554,7 @@ Client Client::dial(const std::string& url, const DialOptions& options) {
   // the start of the connection's inbox.
   std::string buffer;
   std::optional<std::size_t> head_size;
-  while (!(head_size = find_head_end(buffer))) {
-    if (buffer.size() > kMaxResponseHeadSize) {
-      break;
-    }
+  while (!(head_size = find_head_end(buffer)) && buffer.size() <= kMaxResponseHeadSize) {
     std::array<char, 4096> chunk{};
     std::size_t received = 0;
     switch (read_some(socket.get(), chunk, received, deadline, -1)) {
@@ -675,8 +574,8 @@ Client Client::dial(const std::string& url, const DialOptions& options) {
     throw handshake_failed("response head larger than " + std::to_string(kMaxResponseHeadSize) +
                            " bytes");
   }
-  const HttpResponse response = parse_response(std::string_view(buffer).substr(0, *head_size));
-  std::string subprotocol = check_response(response, key, options.subprotocols);
+  std::string subprotocol =
+      check_response(std::string_view(buffer).substr(0, *head_size), key, options.subprotocols);
 
   auto connection =
       std::make_unique<Connection>(std::move(socket), options.limits, std::move(subprotocol));
@@ -684,33 +583,27 @@ Client Client::dial(const std::string& url, const DialOptions& options) {
   return Client(std::move(connection));
 }
 
-const std::string& Client::subprotocol() const { return connection().subprotocol; }
+const std::string& Client::subprotocol() const { return connection_->subprotocol; }
 
-void Client::send_text(std::string_view text) { connection().send(Opcode::kText, text); }
+void Client::send_text(std::string_view text) { connection_->send(Opcode::kText, text); }
 
-void Client::send_binary(std::string_view data) { connection().send(Opcode::kBinary, data); }
+void Client::send_binary(std::string_view data) { connection_->send(Opcode::kBinary, data); }
 
 void Client::ping(std::string_view payload) {
   // §5.5: control frames carry at most 125 bytes.
   if (payload.size() > kMaxControlPayloadSize) {
     throw std::invalid_argument("a ping payload is at most 125 bytes");
   }
-  connection().send(Opcode::kPing, payload);
+  connection_->send(Opcode::kPing, payload);
 }
 
 void Client::send_raw(std::string_view bytes) {
-  Connection& c = connection();
-  const std::lock_guard lock(c.mutex);
-  if (!c.socket.valid()) {
-    throw std::runtime_error("cannot send: the connection is closed");
-  }
-  if (write_all(c.socket.get(), bytes) != IoStatus::kOk) {
-    throw std::runtime_error("send failed: " + write_error());
-  }
+  Connection& c = *connection_;
+  c.write_or_throw([&] { return write_all(c.socket.get(), bytes) == IoStatus::kOk; });
 }
 
 std::string Client::read_raw(Deadline deadline) {
-  Connection& c = connection();
+  Connection& c = *connection_;
   if (c.inbox_pos == c.inbox.size() && c.socket.valid()) {
     const IoStatus status = c.fill(deadline, -1);
     if (status == IoStatus::kTimeout) {
@@ -720,33 +613,25 @@ std::string Client::read_raw(Deadline deadline) {
       throw std::runtime_error("connection error: " + error_text(errno));
     }
   }
-  std::string bytes = c.inbox.substr(c.inbox_pos);  // empty after kEof
-  c.inbox.clear();
-  c.inbox_pos = 0;
-  return bytes;
+  c.inbox.erase(0, std::exchange(c.inbox_pos, 0));
+  return std::exchange(c.inbox, {});  // "" after kEof
 }
 
-Message Client::read_message(Deadline deadline) { return connection().read_message(deadline); }
+Message Client::read_message(Deadline deadline) { return connection_->read_message(deadline); }
 
 std::optional<std::string> Client::last_pong() const {
-  const Connection& c = connection();
+  const Connection& c = *connection_;
   const std::lock_guard lock(c.mutex);
   return c.last_pong;
 }
 
 void Client::send_close(const CloseStatus& status) {
-  Connection& c = connection();
-  const std::lock_guard lock(c.mutex);
-  if (!c.socket.valid()) {
-    throw std::runtime_error("cannot send: the connection is closed");
-  }
-  if (!c.send_close_locked(status)) {
-    throw std::runtime_error("send failed: " + write_error());
-  }
+  Connection& c = *connection_;
+  c.write_or_throw([&] { return c.send_close_locked(status); });
 }
 
 CloseStatus Client::close(const CloseStatus& status) {
-  Connection& c = connection();
+  Connection& c = *connection_;
   if (c.ended) {
     return c.ended->status;
   }

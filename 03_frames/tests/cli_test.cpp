@@ -1,13 +1,11 @@
 // Integration tests of the CLI client (src/cli.cpp): the built `client` program runs against the
 // stage's echo server with its stdin, stdout and stderr on pipes, exactly as a learner runs it.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -24,76 +22,21 @@
 namespace ws_test {
 namespace {
 
-// The client program as a child process. Every wait is bounded; a child still running when
-// the object is destroyed is killed.
+// The client program as a child process, with what it prints collected. Every wait is bounded;
+// a child still running when the object is destroyed is killed.
 class CliProcess {
  public:
-  explicit CliProcess(const std::vector<std::string>& args) {
-    std::vector<std::string> argv_storage{WS_CLIENT_PATH};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    argv.reserve(argv_storage.size() + 1);
-    for (auto& arg : argv_storage) {
-      argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-
-    std::array<int, 2> in{};
-    std::array<int, 2> out{};
-    std::array<int, 2> err{};
-    if (::pipe2(in.data(), O_CLOEXEC) != 0 || ::pipe2(out.data(), O_CLOEXEC) != 0 ||
-        ::pipe2(err.data(), O_CLOEXEC) != 0) {
-      throw std::runtime_error("pipe2 failed");
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-    // The test ignores SIGPIPE (a child that exits early must not kill it by closing its stdin);
-    // the child gets the default back.
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
-    const int rc = ::posix_spawn(&pid_, argv[0], &actions, &attributes, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-    stderr_ = err[0];
-    if (rc != 0) {
-      throw std::runtime_error(std::string("cannot start ") + WS_CLIENT_PATH);
-    }
-  }
-  CliProcess(const CliProcess&) = delete;
-  CliProcess& operator=(const CliProcess&) = delete;
-  ~CliProcess() {
-    if (!exit_code_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    for (const int fd : {stdin_, stdout_, stderr_}) {
-      if (fd >= 0) {
-        ::close(fd);
-      }
-    }
-  }
+  explicit CliProcess(const std::vector<std::string>& args)
+      : child_(client_argv(args), ChildProcess::Output::kSeparate),
+        stdout_(child_.stdout_fd()),
+        stderr_(child_.stderr_fd()) {}
 
   void write_stdin(std::string_view text) const {
-    ASSERT_EQ(::write(stdin_, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ASSERT_EQ(::write(child_.stdin_fd(), text.data(), text.size()),
+              static_cast<ssize_t>(text.size()));
   }
 
-  void close_stdin() {
-    ::close(stdin_);
-    stdin_ = -1;
-  }
+  void close_stdin() { child_.close_stdin(); }
 
   // Waits until stdout contains `text`; false after `timeout`.
   bool wait_for_output(std::string_view text, std::chrono::milliseconds timeout = 5s) {
@@ -112,25 +55,25 @@ class CliProcess {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (read_output(deadline)) {
     }
-    while (!exit_code_) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      } else if (std::chrono::steady_clock::now() >= deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        exit_code_ = -1;
-      } else {
-        std::this_thread::sleep_for(5ms);
-      }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (const auto code = child_.wait_exit(std::max(left, 0ms))) {
+      return *code;
     }
-    return *exit_code_;
+    child_.stop(SIGKILL);
+    return -1;
   }
 
   [[nodiscard]] const std::string& out() const { return out_; }
   [[nodiscard]] const std::string& err() const { return err_; }
 
  private:
+  static std::vector<std::string> client_argv(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{WS_CLIENT_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
   // Reads what stdout and stderr have; false once both have ended or the deadline passed.
   bool read_output(std::chrono::steady_clock::time_point deadline) {
     if (stdout_ < 0 && stderr_ < 0) {
@@ -150,8 +93,7 @@ class CliProcess {
       std::array<char, 4096> chunk{};
       const ssize_t n = ::read(fd, chunk.data(), chunk.size());
       if (n <= 0) {
-        ::close(fd);
-        fd = -1;
+        fd = -1;  // ended; ChildProcess closes it
       } else {
         (i == 0 ? out_ : err_).append(chunk.data(), static_cast<std::size_t>(n));
       }
@@ -159,13 +101,11 @@ class CliProcess {
     return true;
   }
 
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  int stderr_ = -1;
+  ChildProcess child_;
+  int stdout_;  // -1 once ended
+  int stderr_;
   std::string out_;
   std::string err_;
-  std::optional<int> exit_code_;
 };
 
 class Cli : public ::testing::Test {

@@ -1,24 +1,21 @@
 // Interop tests of our client (src/client.hpp) against a server that is not ours: Python's
 // websockets (Debian's python3-websockets), running tests/python_echo_server.py. Skipped when
 // that package is missing, unless WS_REQUIRE_E2E=1 (set by `./course test`) makes it a failure.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "client.hpp"
+#include "server_process.hpp"
 
 namespace ws_test {
 namespace {
@@ -27,61 +24,12 @@ using namespace std::chrono_literals;
 
 constexpr const char* kPython = "/usr/bin/python3";
 
-// Waits up to `timeout` for `pid` to exit; returns its exit code, or nullopt if still running.
-std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-}
-
-// Starts `args` with stdout and stderr on a pipe; returns the pid and the pipe's read end.
-std::pair<pid_t, int> spawn(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-  std::array<int, 2> out{};
-  if (::pipe2(out.data(), O_CLOEXEC) != 0) {
-    throw std::runtime_error("pipe2 failed");
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(out[0]);
-    throw std::runtime_error("cannot start " + args.front());
-  }
-  return {pid, out[0]};
-}
-
 // True if Debian's Python has the websockets package.
 bool python_websockets_available() {
   static const bool available = [] {
     try {
-      const auto [pid, fd] = spawn({kPython, "-c", "import websockets"});
-      ::close(fd);
-      auto code = wait_exit(pid, 10s);
-      if (!code) {
-        ::kill(pid, SIGKILL);
-        wait_exit(pid, 5s);
-      }
-      return code == 0;
+      ChildProcess check({kPython, "-c", "import websockets"}, ChildProcess::Output::kMerged);
+      return check.wait_exit(10s) == 0;
     } catch (const std::runtime_error&) {
       return false;  // no /usr/bin/python3 at all
     }
@@ -93,10 +41,7 @@ bool python_websockets_available() {
 // SIGKILL) when destroyed.
 class PythonServer {
  public:
-  PythonServer() {
-    const auto [pid, fd] = spawn({kPython, WS_PYTHON_SERVER});
-    pid_ = pid;
-    output_ = fd;
+  PythonServer() : child_({kPython, WS_PYTHON_SERVER}, ChildProcess::Output::kMerged) {
     // Read up to the line `listening on ws://127.0.0.1:PORT`, 10 s at most.
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     constexpr std::string_view kListening = "listening on ";
@@ -109,44 +54,28 @@ class PythonServer {
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      pollfd p{output_, POLLIN, 0};
+      pollfd p{child_.stdout_fd(), POLLIN, 0};
       std::array<char, 4096> chunk{};
       ssize_t n = 0;
       if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0 ||
-          (n = ::read(output_, chunk.data(), chunk.size())) <= 0) {
-        stop();
+          (n = ::read(child_.stdout_fd(), chunk.data(), chunk.size())) <= 0) {
         throw std::runtime_error("the Python server did not start; it printed: " + printed_);
       }
       printed_.append(chunk.data(), static_cast<std::size_t>(n));
     }
   }
+  ~PythonServer() { stop(); }
   PythonServer(const PythonServer&) = delete;
   PythonServer& operator=(const PythonServer&) = delete;
-  ~PythonServer() { stop(); }
 
   /// ws://127.0.0.1:PORT
   [[nodiscard]] const std::string& url() const { return url_; }
 
   /// Sends SIGTERM and returns the exit code (-1 if it needed SIGKILL after 10 s).
-  int stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      auto code = wait_exit(pid_, 10s);
-      if (!code) {
-        ::kill(pid_, SIGKILL);
-        wait_exit(pid_, 10s);
-      }
-      exit_code_ = code.value_or(-1);
-      pid_ = -1;
-      ::close(output_);
-    }
-    return exit_code_;
-  }
+  int stop() { return child_.stop(SIGTERM, 10s); }
 
  private:
-  pid_t pid_ = -1;
-  int output_ = -1;
-  int exit_code_ = -1;
+  ChildProcess child_;
   std::string printed_;
   std::string url_;
 };

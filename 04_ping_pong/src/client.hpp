@@ -173,7 +173,6 @@ class Client {
  private:
   struct Connection;
   explicit Client(std::unique_ptr<Connection> connection);
-  [[nodiscard]] Connection& connection() const;
 
   std::unique_ptr<Connection> connection_;
 };
