@@ -79,6 +79,9 @@ const std::vector<Stage>& stages() {
        {"handshake", "close", "shutdown", "payloads", "pings", "rsv", "opcodes", "fragments",
         "utf8", "close_echo", "limits", "robustness", "heartbeat"}},
       {"05", "chat", true, {"handshake", "close", "shutdown", "heartbeat", "login", "chat"}},
+      // Deployment adds TLS, a proxy and several servers behind it: the wire of one server
+      // seen over ws:// is the chat's.
+      {"06", "deployment", true, {"handshake", "close", "shutdown", "heartbeat", "login", "chat"}},
   };
   return table;
 }
