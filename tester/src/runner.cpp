@@ -11,6 +11,9 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "expectations.hpp"
 #include "registry.hpp"
@@ -167,129 +170,111 @@ void print_failure(const Result& result, bool detailed) {
 
 }  // namespace
 
-int run(const Options& options) {
-  const Stage* stage = find_stage(options.stage);
-  if (stage == nullptr) {
-    std::cerr << "tester: no stage '" << options.stage << "' (stages 01-05)\n";
-    return 2;
-  }
-  std::vector<const Case*> cases;
+namespace {
+
+// Where and how to reach the server, from the options; throws std::invalid_argument for a bad
+// --url. With --server, the port is filled in once the server has started.
+Target base_target(const Stage& stage, const Options& options) {
   Target base;
-  try {
-    cases = select_cases(*stage, options.cases);
-    if (options.list) {
-      return list(*stage, cases);
-    }
-    if (!options.url.empty()) {
-      const Url url = parse_url(options.url);
-      base.address = url.address;
-      base.path = url.path;
-    } else {
-      base.address.host = "127.0.0.1";
-      base.path = stage->chat ? "/ws" : "/";
-    }
-  } catch (const std::exception& error) {
-    std::cerr << "tester: " << error.what() << "\n";
-    return 2;
-  }
-  if (cases.empty()) {
-    std::cerr << "tester: no case of stage " << stage->number << " matches '" << options.cases
-              << "'\n";
-    return 2;
+  if (!options.url.empty()) {
+    const Url url = parse_url(options.url);
+    base.address = url.address;
+    base.path = url.path;
+  } else {
+    base.address.host = "127.0.0.1";
+    base.path = stage.chat ? "/ws" : "/";
   }
   base.ping_period = options.ping_period;
   base.pong_wait = options.pong_wait;
   base.handshake_timeout = options.handshake_timeout;
   base.max_message = options.max_message;
   base.protocol = options.protocol;
-  if (stage->chat) {
+  if (stage.chat) {
     base.login = Login{options.user, options.password};
   }
+  return base;
+}
 
-  // The server of --server, started again whenever a case ended it (by crashing it, or on
-  // purpose), so that one failure does not fail every case after it.
-  std::unique_ptr<ServerProcess> server;
-  const auto start_server = [&]() -> bool {
+// The server of --server, started again whenever a case ended it (by crashing it, or on
+// purpose), so that one failure does not fail every case after it.
+class Server {
+ public:
+  Server(const Options& options, const Stage& stage, Target base)
+      : options_(options), stage_(stage), base_(std::move(base)) {}
+
+  // (Re)starts the server and points the cases at it; false (and says why) if it cannot start.
+  bool start() {
     try {
-      server.reset();
-      server = std::make_unique<ServerProcess>(options.server, options.startup);
+      process_.reset();
+      process_ = std::make_unique<ServerProcess>(options_.server, options_.startup);
     } catch (const std::exception& error) {
       std::cout << "tester: cannot start the server: " << error.what() << "\n";
       return false;
     }
-    Target t = base;
-    t.address.port = server->port();
-    t.process = server.get();
-    if (stage->chat) {
-      t.origin = "http://127.0.0.1:" + std::to_string(server->port());
+    Target target = base_;
+    target.address.port = process_->port();
+    target.process = process_.get();
+    if (stage_.chat) {
+      target.origin = "http://127.0.0.1:" + std::to_string(process_->port());
     }
-    set_target(t);
+    set_target(target);
     return true;
-  };
-  if (!options.server.empty()) {
-    if (!start_server()) {
-      return 2;
-    }
-  } else {
-    if (stage->chat) {
-      base.origin = "http://" + base.address.host + ":" + std::to_string(base.address.port);
-    }
-    set_target(base);
-    // Every case would fail the same way: say so once.
-    try {
-      WireClient::connect(base.address, deadline_in(kReplyDeadline));
-    } catch (const std::exception& error) {
-      std::cerr << "tester: nothing to check at " << options.url << ": " << error.what() << "\n";
-      return 2;
-    }
-  }
-  std::cout << "tester: stage " << stage->number << " (" << stage->name << "), " << cases.size()
-            << " cases, against " << (server ? server->command() : options.url) << "\n";
-
-  std::vector<Result> results;
-  for (const Case* c : cases) {
-    Result result{c, {}, false, {}, {}};
-    if (c->needs == Needs::kProcess && !server) {
-      result.skipped = true;
-      result.skip_reason = "needs --server";
-    } else {
-      set_current_verdict(&result.verdict);
-      try {
-        c->run();
-      } catch (const Skipped& skipped) {
-        result.skipped = true;
-        result.skip_reason = skipped.what();
-      } catch (const std::exception& error) {
-        result.verdict = worst(result.verdict, {Behavior::kFailed, error.what()});
-      }
-      set_current_verdict(nullptr);
-      result.transcript = take_transcript();
-      if (server && server->exited() && !c->stops_server) {
-        std::string said;
-        for (const auto& line : server->last_lines(3)) {
-          said += " | " + line;
-        }
-        result.verdict = worst(result.verdict,
-                               {Behavior::kFailed, "the server exited with code " +
-                                                       std::to_string(*server->exited()) + said});
-      }
-      if (server && server->exited() && c != cases.back() && !start_server()) {
-        return 1;
-      }
-    }
-    if (options.verbose) {
-      std::cout << (result.skipped                             ? "skip "
-                    : result.verdict.behavior == Behavior::kOk ? "ok   "
-                                                               : "FAIL ")
-                << display_id(*c) << "  " << c->title << "\n";
-      for (const auto& line : result.transcript) {
-        std::cout << "        " << line << "\n";
-      }
-    }
-    results.push_back(std::move(result));
   }
 
-  // The report: failures first (the first few in full), then one line per group, then the total.
+  [[nodiscard]] ServerProcess* process() const { return process_.get(); }
+
+ private:
+  const Options& options_;
+  const Stage& stage_;
+  Target base_;
+  std::unique_ptr<ServerProcess> process_;
+};
+
+// Runs one case and returns its result, with a failure added when it made the server exit.
+Result run_case(const Case& c, ServerProcess* server) {
+  Result result{&c, {}, false, {}, {}};
+  if (c.needs == Needs::kProcess && server == nullptr) {
+    result.skipped = true;
+    result.skip_reason = "needs --server";
+    return result;
+  }
+  set_current_verdict(&result.verdict);
+  try {
+    c.run();
+  } catch (const Skipped& skipped) {
+    result.skipped = true;
+    result.skip_reason = skipped.what();
+  } catch (const std::exception& error) {
+    result.verdict = worst(result.verdict, {Behavior::kFailed, error.what()});
+  }
+  set_current_verdict(nullptr);
+  result.transcript = take_transcript();
+  if (server != nullptr && server->exited() && !c.stops_server) {
+    std::string said;
+    for (const auto& line : server->last_lines(3)) {
+      said += " | " + line;
+    }
+    result.verdict =
+        worst(result.verdict, {Behavior::kFailed, "the server exited with code " +
+                                                      std::to_string(*server->exited()) + said});
+  }
+  return result;
+}
+
+// With --verbose, every case as it ends: its verdict, then its wire transcript.
+void print_verbose(const Result& result) {
+  std::cout << (result.skipped                             ? "skip "
+                : result.verdict.behavior == Behavior::kOk ? "ok   "
+                                                           : "FAIL ")
+            << display_id(*result.c) << "  " << result.c->title << "\n";
+  for (const auto& line : result.transcript) {
+    std::cout << "        " << line << "\n";
+  }
+}
+
+// The report: failures first (the first few in full), then one line per group, then the total.
+// Returns the exit code: 0 only when every case that ran passed.
+int report(const Stage& stage, const std::vector<Result>& results, bool verbose) {
   std::size_t failed = 0;
   std::size_t skipped = 0;
   std::map<std::string, std::pair<std::size_t, std::size_t>> per_group;  // passed, total
@@ -304,15 +289,15 @@ int run(const Options& options) {
       ++group_passed;
       continue;
     }
-    if (options.verbose || failed < kListedFailures) {
-      print_failure(result, options.verbose || failed < kDetailedFailures);
+    if (verbose || failed < kListedFailures) {
+      print_failure(result, verbose || failed < kDetailedFailures);
     } else if (failed == kListedFailures) {
       std::cout << "... more failures: --verbose lists them all, --cases narrows the run\n";
     }
     ++failed;
   }
   std::cout << "\n";
-  for (const std::string& group : stage->groups) {
+  for (const std::string& group : stage.groups) {
     const auto it = per_group.find(group);
     if (it != per_group.end() && it->second.second > 0) {
       std::cout << "  " << group << ": " << it->second.first << "/" << it->second.second
@@ -330,6 +315,69 @@ int run(const Options& options) {
   }
   std::cout << "\n";
   return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int run(const Options& options) {
+  const Stage* stage = find_stage(options.stage);
+  if (stage == nullptr) {
+    std::cerr << "tester: no stage '" << options.stage << "' (stages " << stages().front().number
+              << "-" << stages().back().number << ")\n";
+    return 2;
+  }
+  std::vector<const Case*> cases;
+  Target base;
+  try {
+    cases = select_cases(*stage, options.cases);
+    if (options.list) {
+      return list(*stage, cases);
+    }
+    base = base_target(*stage, options);
+  } catch (const std::exception& error) {
+    std::cerr << "tester: " << error.what() << "\n";
+    return 2;
+  }
+  if (cases.empty()) {
+    std::cerr << "tester: no case of stage " << stage->number << " matches '" << options.cases
+              << "'\n";
+    return 2;
+  }
+
+  Server server(options, *stage, base);
+  if (!options.server.empty()) {
+    if (!server.start()) {
+      return 2;
+    }
+  } else {
+    if (stage->chat) {
+      base.origin = "http://" + base.address.host + ":" + std::to_string(base.address.port);
+    }
+    set_target(base);
+    // Every case would fail the same way: say so once.
+    try {
+      WireClient::connect(base.address, deadline_in(kReplyDeadline));
+    } catch (const std::exception& error) {
+      std::cerr << "tester: nothing to check at " << options.url << ": " << error.what() << "\n";
+      return 2;
+    }
+  }
+  std::cout << "tester: stage " << stage->number << " (" << stage->name << "), " << cases.size()
+            << " cases, against "
+            << (server.process() != nullptr ? server.process()->command() : options.url) << "\n";
+
+  std::vector<Result> results;
+  for (const Case* c : cases) {
+    results.push_back(run_case(*c, server.process()));
+    ServerProcess* process = server.process();
+    if (process != nullptr && process->exited() && c != cases.back() && !server.start()) {
+      return 1;
+    }
+    if (options.verbose) {
+      print_verbose(results.back());
+    }
+  }
+  return report(*stage, results, options.verbose);
 }
 
 }  // namespace tester

@@ -500,69 +500,81 @@ bool WireClient::send_bytes(std::string_view bytes, const SendPlan& plan, Deadli
   return true;
 }
 
+namespace {
+
+enum class Parse { kNeedMore, kFrame, kTooBig };
+
+// Parses one server frame (RFC 6455 §5.2 layout) from the front of `data`: kFrame with `frame`
+// filled in and its size on the wire in `total`; kNeedMore while it is incomplete; kTooBig when
+// it announces more than kMaxServerFrame (`length` says how much).
+Parse parse_server_frame(std::string_view data, ServerFrame& frame, std::size_t& total,
+                         std::uint64_t& length) {
+  if (data.size() < 2) {
+    return Parse::kNeedMore;
+  }
+  const auto b0 = static_cast<std::uint8_t>(data[0]);
+  const auto b1 = static_cast<std::uint8_t>(data[1]);
+  const bool masked = (b1 & 0x80U) != 0;
+  length = b1 & 0x7FU;
+  std::size_t header = 2;
+  bool minimal = true;
+  if (length == 126 || length == 127) {
+    // A 16-bit length must be at least 126 and a 64-bit one at least 65536 to be minimal.
+    const bool sixteen_bits = length == 126;
+    header = sixteen_bits ? 4 : 10;
+    if (data.size() < header) {
+      return Parse::kNeedMore;
+    }
+    length = 0;
+    for (std::size_t i = 2; i < header; ++i) {
+      length = (length << 8) | static_cast<std::uint8_t>(data[i]);
+    }
+    minimal = length >= (sixteen_bits ? 126U : 65536U);
+  }
+  if (length > kMaxServerFrame) {
+    return Parse::kTooBig;
+  }
+  const std::size_t key_size = masked ? 4 : 0;
+  total = header + key_size + static_cast<std::size_t>(length);
+  if (data.size() < total) {
+    return Parse::kNeedMore;
+  }
+  frame.fin = (b0 & 0x80U) != 0;
+  frame.rsv = static_cast<std::uint8_t>((b0 >> 4) & 0x7U);
+  frame.opcode = static_cast<std::uint8_t>(b0 & 0x0FU);
+  frame.masked = masked;
+  frame.minimal_length = minimal;
+  frame.payload.assign(data.substr(header + key_size, static_cast<std::size_t>(length)));
+  if (masked) {
+    for (std::size_t i = 0; i < frame.payload.size(); ++i) {
+      frame.payload[i] = static_cast<char>(static_cast<std::uint8_t>(frame.payload[i]) ^
+                                           static_cast<std::uint8_t>(data[header + i % 4]));
+    }
+  }
+  return Parse::kFrame;
+}
+
+}  // namespace
+
 ReadResult WireClient::read_frame(Deadline deadline) {
   ReadResult result;
   for (;;) {
-    const std::string_view data(rx_.data() + rx_pos_, rx_.size() - rx_pos_);
-    // Try to parse one frame from what is buffered (RFC 6455 §5.2 layout).
-    if (data.size() >= 2) {
-      const auto b0 = static_cast<std::uint8_t>(data[0]);
-      const auto b1 = static_cast<std::uint8_t>(data[1]);
-      const bool masked = (b1 & 0x80U) != 0;
-      std::uint64_t length = b1 & 0x7FU;
-      std::size_t header = 2;
-      bool minimal = true;
-      bool have_length = true;
-      if (length == 126) {
-        header = 4;
-        if (data.size() >= 4) {
-          length = (std::uint64_t{static_cast<std::uint8_t>(data[2])} << 8) |
-                   static_cast<std::uint8_t>(data[3]);
-          minimal = length >= 126;
-        } else {
-          have_length = false;
-        }
-      } else if (length == 127) {
-        header = 10;
-        if (data.size() >= 10) {
-          length = 0;
-          for (std::size_t i = 2; i < 10; ++i) {
-            length = (length << 8) | static_cast<std::uint8_t>(data[i]);
-          }
-          minimal = length >= 65536;
-        } else {
-          have_length = false;
-        }
-      }
-      if (have_length) {
-        if (length > kMaxServerFrame) {
-          result.status = ReadStatus::kMalformed;
-          result.error = "server frame announces " + std::to_string(length) + " bytes (limit " +
-                         std::to_string(kMaxServerFrame) + ")";
-          return result;
-        }
-        const std::size_t key_size = masked ? 4 : 0;
-        const std::size_t total = header + key_size + static_cast<std::size_t>(length);
-        if (data.size() >= total) {
-          ServerFrame& frame = result.frame;
-          frame.fin = (b0 & 0x80U) != 0;
-          frame.rsv = static_cast<std::uint8_t>((b0 >> 4) & 0x7U);
-          frame.opcode = static_cast<std::uint8_t>(b0 & 0x0FU);
-          frame.masked = masked;
-          frame.minimal_length = minimal;
-          frame.payload.assign(data.substr(header + key_size, static_cast<std::size_t>(length)));
-          if (masked) {
-            for (std::size_t i = 0; i < frame.payload.size(); ++i) {
-              frame.payload[i] = static_cast<char>(static_cast<std::uint8_t>(frame.payload[i]) ^
-                                                   static_cast<std::uint8_t>(data[header + i % 4]));
-            }
-          }
-          rx_pos_ += total;
-          compact();
-          result.status = ReadStatus::kFrame;
-          return result;
-        }
-      }
+    std::size_t total = 0;
+    std::uint64_t length = 0;
+    switch (parse_server_frame(std::string_view(rx_.data() + rx_pos_, rx_.size() - rx_pos_),
+                               result.frame, total, length)) {
+      case Parse::kFrame:
+        rx_pos_ += total;
+        compact();
+        result.status = ReadStatus::kFrame;
+        return result;
+      case Parse::kTooBig:
+        result.status = ReadStatus::kMalformed;
+        result.error = "server frame announces " + std::to_string(length) + " bytes (limit " +
+                       std::to_string(kMaxServerFrame) + ")";
+        return result;
+      case Parse::kNeedMore:
+        break;
     }
     const Fill filled = fill(deadline);
     if (filled == Fill::kData) {
