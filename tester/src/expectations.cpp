@@ -82,6 +82,8 @@ const std::vector<Stage>& stages() {
       // Deployment adds TLS, a proxy and several servers behind it: the wire of one server
       // seen over ws:// is the chat's.
       {"06", "deployment", true, {"handshake", "close", "shutdown", "heartbeat", "login", "chat"}},
+      // The event loop changes how the server waits, not what it says.
+      {"07", "event loop", true, {"handshake", "close", "shutdown", "heartbeat", "login", "chat"}},
   };
   return table;
 }
