@@ -148,7 +148,9 @@ void Server::accept_without_descriptors(int listener) {
   log_line(std::string("accept failed: ") + error_text(errno) +
            "; refusing one connection to keep the listener from spinning");
   spare_ = Fd();
-  Fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));  // closed again at once
+  {
+    const Fd dropped(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));  // closed at once
+  }
   spare_ = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
