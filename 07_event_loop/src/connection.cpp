@@ -198,6 +198,12 @@ void Connection::on_frame(SharedFrame frame) {
   }
 }
 
+void Connection::resumed() {
+  if (!finished_) {
+    rearm();
+  }
+}
+
 void Connection::rearm() {
   retired_.reset();
   Deadline next = session_->next_wakeup();

@@ -64,6 +64,8 @@ class Connection final : public EventLoop::Handler {
   void on_timer();
   void on_stop();
   void on_frame(SharedFrame frame);
+  /// Work done off the loop has come back to the session: its timer may have changed.
+  void resumed();
   /// Writes what is queued, as much as the socket takes (the loop calls this once per pass for
   /// every connection that queued something: all its frames go out in one system call).
   void flush();
@@ -114,7 +116,7 @@ class Connection final : public EventLoop::Handler {
   bool registered_ = false;       // watched by the loop's epoll at all
   bool tls_ready_ = false;
   bool input_closed_ = false;  // the peer closed its side (or the socket failed)
-  bool dirty_ = false;  // queued bytes since the last flush: in the worker's list
+  bool dirty_ = false;         // queued bytes since the last flush: in the worker's list
   bool shutdown_after_flush_ = false;
   bool end_after_flush_ = false;
   bool finished_ = false;
