@@ -17,6 +17,11 @@ namespace {
 // sender cannot keep its loop to itself. Level-triggered epoll reports the rest next pass.
 constexpr std::size_t kReadsPerPass = 4;
 
+// Past this many bytes waiting for the peer, the connection stops reading from it until they are
+// written: a peer that pings or sends messages without reading the answers can make the server
+// queue at most this, plus the answers to one pass of reads (one echoed message, say).
+constexpr std::size_t kReadPauseBytes = std::size_t{64} * 1024;
+
 }  // namespace
 
 Connection::Connection(Transport transport, std::uint64_t id, Worker& worker,
@@ -36,7 +41,7 @@ void Connection::run(std::unique_ptr<Session> session) {
   session_ = std::move(session);
   if (first) {
     tls_ready_ = !transport_.secure();
-    watch_for(true, false);
+    watch_for(false);
   } else if (!inbox_.empty()) {
     session_->on_input();  // the first frames may have come with the request
   }
@@ -49,7 +54,10 @@ void Connection::log(const std::string& text) const {
   log_line("#" + std::to_string(id_) + " " + text);
 }
 
-void Connection::watch_for(bool read, bool write) {
+bool Connection::reading_paused() const { return egress_.bytes() > kReadPauseBytes; }
+
+void Connection::watch_for(bool write) {
+  const bool read = !input_closed_ && !reading_paused();
   const std::uint32_t events = (read ? EPOLLIN : 0U) | (write ? EPOLLOUT : 0U);
   if (!registered_) {
     worker_.loop().watch(transport_.fd(), events, *this);
@@ -66,9 +74,16 @@ void Connection::on_ready(std::uint32_t events) {
   }
   // EPOLLHUP and EPOLLERR come whatever was asked for: a write (or a read) reports the failure.
   if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
+    const std::size_t waiting = egress_.bytes();
     flush();
+    if (!finished_ && (events & EPOLLOUT) != 0 && egress_.bytes() < waiting) {
+      // The socket's buffer was full and has room again: the peer acknowledged and read bytes.
+      // (Bytes the kernel merely buffers prove nothing; room made after a full buffer does.)
+      session_->on_written();
+    }
   }
-  if (!finished_ && !input_closed_ && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+  if (!finished_ && !input_closed_ && !reading_paused() &&
+      (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
     read_input();
   }
   if (!finished_) {
@@ -125,13 +140,21 @@ void Connection::read_input() {
   }
 }
 
-bool Connection::send(SharedFrame frame) {
+void Connection::send(SharedFrame frame) {
+  if (egress_.empty()) {
+    write_progress_ = Clock::now();  // the patience for these bytes starts now
+  }
+  egress_.push_anyway(std::move(frame));
+  worker_.mark_dirty(*this);
+}
+
+bool Connection::offer(SharedFrame frame) {
   const bool was_empty = egress_.empty();
   if (!egress_.push(std::move(frame))) {
     return false;
   }
   if (was_empty) {
-    write_progress_ = Clock::now();  // the patience for these bytes starts now
+    write_progress_ = Clock::now();
   }
   worker_.mark_dirty(*this);
   return true;
@@ -240,6 +263,7 @@ void Connection::flush() {
   if (finished_) {
     return;
   }
+  const bool was_paused = reading_paused();
   // Loop while the socket takes everything it is given; a short write means its buffer is full.
   for (int round = 0; round < 16 && (!egress_.empty() || transport_.output_pending()); ++round) {
     const std::size_t before = egress_.bytes();
@@ -264,7 +288,11 @@ void Connection::flush() {
       return;
     }
   }
-  watch_for(!input_closed_, pending);
+  watch_for(pending);
+  if (was_paused && !reading_paused() && transport_.secure() && !input_closed_) {
+    // OpenSSL may hold decrypted bytes that epoll will not report: read them now.
+    worker_.loop().post([id = id_, &worker = worker_] { worker.on_ready_later(id, EPOLLIN); });
+  }
   rearm();
 }
 

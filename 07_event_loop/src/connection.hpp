@@ -41,6 +41,9 @@ class Session {
   virtual void on_write_stalled() = 0;
   /// The next moment on_timer() must be called; kNoDeadline when nothing is pending.
   [[nodiscard]] virtual Deadline next_wakeup() const = 0;
+  /// The socket's full buffer had room again and took queued bytes: the peer is reading, so it
+  /// is alive.
+  virtual void on_written() {}
   /// How long queued bytes may wait for the socket before the peer counts as gone.
   [[nodiscard]] virtual Clock::duration write_patience() const = 0;
 };
@@ -79,12 +82,14 @@ class Connection final : public EventLoop::Handler {
   [[nodiscard]] bool secure_channel_ready() const { return tls_ready_; }
   /// Bytes received and not yet used; a session erases what it has used.
   std::string& inbox() { return inbox_; }
-  /// Queues a frame (or any bytes) for the socket. False when the queue is over its limit: the
-  /// peer does not read fast enough (the frame is not queued).
-  bool send(SharedFrame frame);
-  bool send(std::string bytes) {
-    return send(std::make_shared<const std::string>(std::move(bytes)));
-  }
+  /// Queues this connection's own bytes for the socket: a response, a reply, a pong, a ping, an
+  /// echo, a close. Never refused: instead, while more than kReadPauseBytes wait, the connection
+  /// stops reading, so a peer that sends without reading its answers is held back by TCP.
+  void send(SharedFrame frame);
+  void send(std::string bytes) { send(std::make_shared<const std::string>(std::move(bytes))); }
+  /// Offers a frame that another connection produced (a broadcast). False when the egress queue
+  /// is over its limit: the peer reads more slowly than its room talks (the frame is not queued).
+  bool offer(SharedFrame frame);
   /// Queues a frame whatever the limit, after dropping every frame not yet started: the close
   /// frame that tells a slow consumer why it goes.
   void send_instead_of_backlog(SharedFrame frame);
@@ -100,7 +105,8 @@ class Connection final : public EventLoop::Handler {
  private:
   void read_input();
   void rearm();
-  void watch_for(bool read, bool write);
+  void watch_for(bool write);
+  [[nodiscard]] bool reading_paused() const;
   bool flush_once();
 
   Transport transport_;

@@ -152,7 +152,7 @@ class WebSocketSession final : public Session {
 
   // A frame from another connection's broadcast, already encoded.
   void on_frame(SharedFrame frame) override {
-    if (state_ == State::kOpen && !connection_.send(std::move(frame))) {
+    if (state_ == State::kOpen && !connection_.offer(std::move(frame))) {
       slow_consumer();
     }
   }
@@ -180,6 +180,10 @@ class WebSocketSession final : public Session {
     return kNoDeadline;
   }
 
+  // The peer takes our bytes: a sign of life even while its pong waits behind them in its
+  // socket, unread by us because we stopped reading until our backlog drains.
+  void on_written() override { heartbeat_.on_activity(); }
+
   [[nodiscard]] Clock::duration write_patience() const override { return options_.pong_wait; }
 
  private:
@@ -190,9 +194,7 @@ class WebSocketSession final : public Session {
   // Queues one unfragmented frame. §5.1: a server MUST NOT mask the frames it sends. Every frame
   // goes through the connection's one queue, so two frames can never interleave on the wire.
   void send_frame(Opcode opcode, std::string_view payload) {
-    if (!connection_.send(encode_frame(opcode, payload))) {
-      slow_consumer();
-    }
+    connection_.send(encode_frame(opcode, payload));
   }
 
   void send_text(const std::string& text) { send_frame(Opcode::kText, text); }
@@ -205,7 +207,7 @@ class WebSocketSession final : public Session {
     log("slow consumer: more than " + std::to_string(kEgressLimit / 1024) +
         " KiB waiting; closing");
     // §7.4.1: 1008, a policy violation: we cannot keep a growing backlog for one reader.
-    close(make_close_status(CloseCode::kPolicyViolation, "slow consumer"), false);
+    close(make_close_status(CloseCode::kPolicyViolation, "slow consumer"), false, true);
   }
 
   // What the reader completed: a broken rule fails the connection; a text message is a chat
@@ -279,14 +281,17 @@ class WebSocketSession final : public Session {
   // give the peer kCloseTimeout for its close frame before closing TCP. Data frames that arrive
   // in the meantime are read and discarded: reading them, rather than closing at once, keeps the
   // kernel from answering unread data with a reset, which can destroy our close frame before the
-  // peer reads it. A slow consumer's backlog is dropped first, so the close frame is next.
-  void close(const CloseStatus& status, bool wait_for_reply) {
+  // peer reads it. With `drop_backlog` (a slow consumer), the frames not yet started are dropped
+  // first, so the close frame is next.
+  void close(const CloseStatus& status, bool wait_for_reply, bool drop_backlog = false) {
     closing_status_ = status;
     state_ = State::kClosing;
-    const std::string payload = encode_close_payload(status);
-    auto frame = std::make_shared<const std::string>(encode_frame(Opcode::kClose, payload));
-    if (!connection_.send(frame)) {
+    auto frame = std::make_shared<const std::string>(
+        encode_frame(Opcode::kClose, encode_close_payload(status)));
+    if (drop_backlog) {
       connection_.send_instead_of_backlog(std::move(frame));
+    } else {
+      connection_.send(std::move(frame));
     }
     // We will send nothing after our close frame, so a FIN may follow it right away: the peer
     // learns that TCP is ending as soon as it has read our close, and can still reply.
