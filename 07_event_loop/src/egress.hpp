@@ -1,17 +1,17 @@
-// A connection's egress queue: how other threads hand frames to the one thread that writes to
-// the socket. Bounded, so a client that reads too slowly is closed instead of growing the
-// server's memory or slowing down the senders (the Go chat this course started from used an
-// unbuffered channel per client, so one client that did not read stalled every broadcast).
+// A connection's egress queue: the encoded frames waiting for its socket, in order. An event loop
+// never waits for a socket to take bytes, so whatever the kernel does not take now waits here.
+// Bounded, so a client that reads too slowly is closed instead of growing the server's memory
+// (the Go chat this course started from used an unbuffered channel per client, so one client
+// that did not read stalled every broadcast).
 #pragma once
 
 #include <cstddef>
-#include <deque>
+#include <cstdint>
 #include <memory>
-#include <mutex>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
-
-#include "socket.hpp"
 
 namespace ws {
 
@@ -19,37 +19,65 @@ namespace ws {
 /// serves every receiver: the frame is shared, not copied.
 using SharedFrame = std::shared_ptr<const std::string>;
 
-/// Frames waiting for one connection's writer thread.
+/// Takes frames for the connections it owns, from any thread. In the server this is an event
+/// loop: it hands the frame to those connections' queues on its own thread.
+class FrameSink {
+ public:
+  /// Queues `frame` for each connection in `ids` that is still open. Thread-safe.
+  virtual void deliver(std::vector<std::uint64_t> ids, SharedFrame frame) = 0;
+
+ protected:
+  FrameSink() = default;
+  FrameSink(const FrameSink&) = default;
+  FrameSink& operator=(const FrameSink&) = default;
+  FrameSink(FrameSink&&) = default;
+  FrameSink& operator=(FrameSink&&) = default;
+  ~FrameSink() = default;
+};
+
+/// Frames waiting for one connection's socket, oldest first, with how much of the first one the
+/// socket has already taken (a partial write resumes there).
 ///
-/// Any thread may push(); only the owning connection's thread drains. The queue wakes that
-/// thread through an eventfd it polls together with its socket. When the queue is full the
-/// push fails and the queue is marked overflowed: the owner closes the connection (a slow
-/// consumer), and every later push is refused, so nothing is ever silently dropped while the
-/// connection lives on.
+/// Used by the connection's loop thread only. When the queue already holds `limit` bytes, a push
+/// is refused and the queue is marked overflowed: the connection is closed (a slow consumer), and
+/// every later push is refused, so nothing is ever silently dropped while the connection lives
+/// on. A push below the limit is taken whole, so one large frame always fits.
 class EgressQueue {
  public:
-  /// `capacity`: the most frames that may wait at once.
-  explicit EgressQueue(std::size_t capacity);
+  /// `limit`: the bytes that may wait before the client counts as too slow.
+  explicit EgressQueue(std::size_t limit) : limit_(limit) {}
 
-  /// Queues a frame. Returns false, and marks the queue overflowed, if it is full or already
-  /// overflowed. Thread-safe; never blocks on the socket.
+  /// Queues a frame. Returns false, and marks the queue overflowed, if the queue holds `limit`
+  /// bytes or more, or has already overflowed.
   bool push(SharedFrame frame);
 
-  /// Takes every queued frame, oldest first, and clears the wake-up. Owner thread only.
-  std::vector<SharedFrame> drain();
+  /// Queues a frame whatever the limit: the close frame that tells a slow consumer why it goes.
+  void push_anyway(SharedFrame frame);
 
+  /// Views of up to `parts.size()` waiting frames, in order, the first one starting where the
+  /// last write stopped. Returns how many it filled.
+  std::size_t gather(std::span<std::string_view> parts) const;
+
+  /// The socket took `bytes` more bytes: forget what has been written.
+  void consume(std::size_t bytes);
+
+  /// Drops every waiting frame except what remains of one already partly written: a frame cut in
+  /// the middle would corrupt the stream for whatever follows it.
+  void drop_unstarted();
+
+  [[nodiscard]] bool empty() const { return head_ == frames_.size(); }
+  /// Bytes waiting, the unwritten rest of the first frame included.
+  [[nodiscard]] std::size_t bytes() const { return bytes_; }
   /// True once a push found the queue full.
-  [[nodiscard]] bool overflowed() const;
-
-  /// Readable while frames are waiting (or the queue overflowed): poll it with the socket.
-  [[nodiscard]] int wake_fd() const { return wake_.get(); }
+  [[nodiscard]] bool overflowed() const { return overflowed_; }
 
  private:
-  const std::size_t capacity_;
-  mutable std::mutex mutex_;
-  std::deque<SharedFrame> frames_;
+  std::size_t limit_;
+  std::vector<SharedFrame> frames_;  // frames_[head_..] wait; a vector: nothing allocated idle
+  std::size_t head_ = 0;
+  std::size_t offset_ = 0;  // bytes of frames_[head_] already written
+  std::size_t bytes_ = 0;
   bool overflowed_ = false;
-  Fd wake_;
 };
 
 }  // namespace ws

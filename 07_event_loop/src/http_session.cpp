@@ -1,6 +1,7 @@
 // The HTTP side of a connection: the chat page, the login (POST /login), and the opening
 // handshake with its origin and one-time-password checks (RFC 6455 §4.2, §10.2), after which the
-// connection belongs to the WebSocket session.
+// connection belongs to the WebSocket session. Nothing here waits: each step runs when its bytes
+// have arrived.
 #include "http_session.hpp"
 
 #include <algorithm>
@@ -18,147 +19,168 @@
 #include "http.hpp"
 #include "log.hpp"
 #include "websocket_session.hpp"
+#include "worker.hpp"
 
 namespace ws {
 
 namespace {
 
-class HttpSession {
+class HttpSession final : public Session {
  public:
-  HttpSession(Transport transport, std::uint64_t id, const Options& options, const StopSignal& stop,
-              ChatServices& services)
-      : transport_(std::move(transport)),
-        id_(id),
-        options_(options),
-        stop_(stop),
-        services_(services) {}
-
-  void run() {
-    log("connected from " + peer_address(transport_.fd()));
-    // One budget for TLS and the request head: a peer stalling in either is gone after 10 s.
-    handshake_deadline_ = Clock::now() + kHandshakeTimeout;
-    if (std::string error;
-        transport_.handshake(handshake_deadline_, stop_.fd(), error) != IoStatus::kOk) {
-      log("TLS handshake failed: " + error);
-      return;
-    }
-    const auto request = read_request();
-    if (!request) {
-      return;
-    }
-    if (!looks_like_upgrade(*request)) {
-      serve_http(*request);
-      return;
-    }
-    // First the protocol (400/426), then who is asking (404/403/401): a malformed request never
-    // uses up a one-time password.
-    const UpgradeDecision decision = evaluate_upgrade(*request, options_.protocols);
-    if (decision.status != 101) {
-      transport_.write_all(decision.response);
-      log("rejected " + std::to_string(decision.status) + ": " + decision.reason);
-      return;
-    }
-    const auto username = authorize_upgrade(*request);
-    if (!username) {
-      return;
-    }
-    if (transport_.write_all(decision.response) != IoStatus::kOk) {
-      log("write failed during handshake: " + error_text(errno));
-      return;
-    }
-    log("upgraded as " + *username);
-    // Whatever followed the request head (the first frames, perhaps) belongs to the WebSocket.
-    run_websocket_session(std::move(transport_), std::move(inbox_), id_, *username, options_, stop_,
-                          services_);
+  explicit HttpSession(Connection& connection)
+      : connection_(connection),
+        options_(connection.worker().options()),
+        services_(connection.worker().services()),
+        // One budget for TLS and the request head: a peer stalling in either is gone after 10 s.
+        deadline_(Clock::now() + kHandshakeTimeout) {
+    log("connected from " + peer_address(connection.transport().fd()));
   }
+
+  // Bytes arrived: the request head, then perhaps its body. Bytes may arrive one at a time or
+  // together with the first frame, so we buffer until the blank line, and leave whatever
+  // follows it in the inbox.
+  void on_input() override {
+    std::string& inbox = connection_.inbox();
+    if (state_ == State::kDone) {
+      inbox.clear();  // the answer is on its way; nothing more is read
+      return;
+    }
+    if (state_ == State::kBody) {
+      if (inbox.size() >= body_length_) {
+        finish_login();
+      }
+      return;
+    }
+    const auto head_size = find_head_end(inbox);
+    if (!head_size) {
+      if (inbox.size() > kMaxRequestHeadSize) {
+        refuse(431, "request head larger than " + std::to_string(kMaxRequestHeadSize) + " bytes");
+      }
+      return;
+    }
+    if (*head_size > kMaxRequestHeadSize) {
+      refuse(431, "request head larger than " + std::to_string(kMaxRequestHeadSize) + " bytes");
+      return;
+    }
+    std::string error;
+    auto request = parse_request(std::string_view(inbox).substr(0, *head_size), error);
+    if (!request) {
+      refuse(400, error);
+      return;
+    }
+    inbox.erase(0, *head_size);
+    if (!looks_like_upgrade(*request)) {
+      serve_http(std::move(*request));
+      return;
+    }
+    upgrade(*request);  // the last thing this session does: the WebSocket session replaces it
+  }
+
+  void on_end(TryStatus status) override {
+    if (state_ != State::kDone) {
+      log_read_end(status == TryStatus::kEof ? "peer closed the connection " : "connection error ",
+                   status == TryStatus::kError ? ": " + error_text(errno) : "");
+      state_ = State::kDone;
+    }
+  }
+
+  void on_timer(Clock::time_point now) override {
+    if (state_ == State::kDone || now < deadline_) {
+      return;
+    }
+    if (!connection_.secure_channel_ready()) {
+      log("TLS handshake failed: timed out");
+      connection_.end();
+    } else if (state_ == State::kHead) {
+      refuse(408,
+             "request not completed within " + std::to_string(kHandshakeTimeout.count()) + " s");
+    } else {
+      log("timed out before completing its request body");
+      connection_.end();
+    }
+    state_ = State::kDone;
+  }
+
+  void on_stop() override {
+    if (state_ == State::kDone) {
+      return;
+    }
+    log(connection_.secure_channel_ready()
+            ? "server shutting down, dropping the connection before completing its request"
+            : "TLS handshake failed: server shutting down");
+    state_ = State::kDone;
+    connection_.end();
+  }
+
+  void on_frame(SharedFrame /*frame*/) override {}  // not in any room yet
+
+  void on_write_stalled() override { log("timed out sending the response"); }
+
+  [[nodiscard]] Deadline next_wakeup() const override {
+    return state_ == State::kDone ? kNoDeadline : deadline_;
+  }
+
+  [[nodiscard]] Clock::duration write_patience() const override { return kHandshakeTimeout; }
 
  private:
-  void log(const std::string& text) const { log_line("#" + std::to_string(id_) + " " + text); }
+  enum class State { kHead, kBody, kDone };
 
-  // Reads more bytes from the socket into inbox_, until the deadline or the stop signal.
-  IoStatus fill(Deadline deadline) {
-    // Not value-initialised on purpose: zeroing it would touch every page of this thread's stack
-    // on each read, which costs CPU and keeps those pages resident for every idle connection.
-    std::array<char, std::size_t{16} * 1024> chunk;
-    std::size_t received = 0;
-    const IoStatus status = transport_.read_some(chunk, received, deadline, stop_.fd(), -1);
-    if (status == IoStatus::kOk) {
-      inbox_.append(chunk.data(), received);
-    }
-    return status;
+  void log(const std::string& text) const { connection_.log(text); }
+
+  // Logs why the request stopped early.
+  void log_read_end(const std::string& what, const std::string& detail) const {
+    log(what +
+        (state_ == State::kBody ? "before completing its request body"
+                                : "before completing its request") +
+        detail);
   }
 
-  // Logs why reading stopped early; `during` says what we were waiting for.
-  void log_read_end(IoStatus status, const std::string& during) const {
-    switch (status) {
-      case IoStatus::kEof:
-        log("peer closed the connection " + during);
-        break;
-      case IoStatus::kStopped:
-        log("server shutting down, dropping the connection " + during);
-        break;
-      case IoStatus::kTimeout:
-        log("timed out " + during);
-        break;
-      case IoStatus::kError:
-        log("connection error " + during + ": " + error_text(errno));
-        break;
-      case IoStatus::kOk:
-      case IoStatus::kWoken:
-        break;
-    }
+  // Sends the whole response, then closes: one request per connection.
+  void answer(std::string response) {
+    connection_.send(std::move(response));
+    connection_.end_after_flush();
+    state_ = State::kDone;
   }
 
   void refuse(int status, const std::string& reason) {
-    transport_.write_all(http_response(status, "text/plain; charset=utf-8", reason + "\n"));
+    answer(http_response(status, "text/plain; charset=utf-8", reason + "\n"));
     log("rejected " + std::to_string(status) + ": " + reason);
   }
 
-  // Reads the request head: bytes may arrive one at a time or together with the first frame,
-  // so we buffer until the blank line and leave whatever follows in inbox_.
-  std::optional<HttpRequest> read_request() {
-    const Deadline deadline = handshake_deadline_;
-    while (true) {
-      if (const auto head_size = find_head_end(inbox_)) {
-        if (*head_size > kMaxRequestHeadSize) {
-          refuse(431, "request head larger than " + std::to_string(kMaxRequestHeadSize) + " bytes");
-          return std::nullopt;
-        }
-        std::string error;
-        auto request = parse_request(std::string_view(inbox_).substr(0, *head_size), error);
-        if (!request) {
-          refuse(400, error);
-          return std::nullopt;
-        }
-        inbox_.erase(0, *head_size);
-        return request;
-      }
-      if (inbox_.size() > kMaxRequestHeadSize) {
-        refuse(431, "request head larger than " + std::to_string(kMaxRequestHeadSize) + " bytes");
-        return std::nullopt;
-      }
-      const IoStatus status = fill(deadline);
-      if (status == IoStatus::kTimeout) {
-        refuse(408,
-               "request not completed within " + std::to_string(kHandshakeTimeout.count()) + " s");
-        return std::nullopt;
-      }
-      if (status != IoStatus::kOk) {
-        log_read_end(status, "before completing its request");
-        return std::nullopt;
+  // First the protocol (400/426), then who is asking (404/403/401): a malformed request never
+  // uses up a one-time password. On success the WebSocket session takes the connection over.
+  void upgrade(const HttpRequest& request) {
+    const UpgradeDecision decision = evaluate_upgrade(request, options_.protocols);
+    if (decision.status != 101) {
+      answer(decision.response);
+      log("rejected " + std::to_string(decision.status) + ": " + decision.reason);
+      return;
+    }
+    const std::string path = request.target.substr(0, request.target.find('?'));
+    const bool echo = !options_.echo_path.empty() && path == options_.echo_path;
+    std::optional<std::string> username;
+    if (!echo) {
+      username = authorize_upgrade(request);
+      if (!username) {
+        return;
       }
     }
+    connection_.send(decision.response);
+    state_ = State::kDone;
+    log(echo ? "upgraded to echo at " + path : "upgraded as " + *username);
+    // Whatever followed the request head (the first frames, perhaps) belongs to the WebSocket.
+    connection_.run(make_websocket_session(connection_, echo ? std::nullopt : username));
   }
 
   // Plain HTTP: the chat page at "/" and the login at POST /login.
-  void serve_http(const HttpRequest& request) {
+  void serve_http(HttpRequest request) {
     const std::string path = request.target.substr(0, request.target.find('?'));
     if (path == "/login") {
       if (request.method != "POST") {
         respond(405, "text/plain; charset=utf-8", "use POST\n", {"Allow: POST"}, request);
         return;
       }
-      login(request);
+      read_body(std::move(request));
       return;
     }
     if (request.method != "GET") {
@@ -181,8 +203,7 @@ class HttpSession {
 
   void respond(int status, std::string_view content_type, std::string_view body,
                const std::vector<std::string>& headers, const HttpRequest& request) {
-    transport_.write_all(http_response(status, content_type, body, headers),
-                         Clock::now() + kHandshakeTimeout);
+    answer(http_response(status, content_type, body, headers));
     log("HTTP " + request.method + " " + request.target.substr(0, request.target.find('?')) +
         " -> " + std::to_string(status));
   }
@@ -191,13 +212,35 @@ class HttpSession {
     respond(status, "application/json", body.dump() + "\n", {"Cache-Control: no-store"}, request);
   }
 
-  // POST /login {"username", "password"} -> {"username", "otp", "expires_in"} or 401.
-  void login(const HttpRequest& request) {
-    const auto body = read_body(request);
-    if (!body) {
+  // The request body (Content-Length bytes, at most 4 KiB), part of which may already be in the
+  // inbox behind the head. Answers the error itself when it cannot be read; waits for the rest
+  // of the body otherwise (the timer gives it the handshake's time again).
+  void read_body(HttpRequest request) {
+    constexpr std::size_t kMaxBody = 4096;
+    const auto header = request.header("Content-Length");
+    try {
+      body_length_ = header ? std::stoul(std::string(*header)) : 0;
+    } catch (const std::exception&) {
+      respond(400, "text/plain; charset=utf-8", "invalid Content-Length\n", {}, request);
       return;
     }
-    const nlohmann::json json = nlohmann::json::parse(*body, nullptr, false);
+    if (body_length_ > kMaxBody) {
+      respond(413, "text/plain; charset=utf-8", "body too large\n", {}, request);
+      return;
+    }
+    request_ = std::move(request);
+    state_ = State::kBody;
+    deadline_ = Clock::now() + kHandshakeTimeout;
+    if (connection_.inbox().size() >= body_length_) {
+      finish_login();
+    }
+  }
+
+  // POST /login {"username", "password"} -> {"username", "otp", "expires_in"} or 401.
+  void finish_login() {
+    const HttpRequest request = std::move(*request_);
+    const std::string body = connection_.inbox().substr(0, body_length_);
+    const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
     const auto field = [&json](const char* name) -> std::string {
       const auto found = json.is_object() ? json.find(name) : json.end();
       return found != json.end() && found->is_string() ? found->get<std::string>() : "";
@@ -232,32 +275,6 @@ class HttpSession {
                   {"otp", *otp},
                   {"expires_in", std::chrono::duration<double>(options_.otp_lifetime).count()}},
                  request);
-  }
-
-  // The request body (Content-Length bytes, at most 4 KiB), part of which may already be in
-  // inbox_ behind the head. Answers the error itself and returns nullopt when it cannot be read.
-  std::optional<std::string> read_body(const HttpRequest& request) {
-    constexpr std::size_t kMaxBody = 4096;
-    std::size_t length = 0;
-    const auto header = request.header("Content-Length");
-    try {
-      length = header ? std::stoul(std::string(*header)) : 0;
-    } catch (const std::exception&) {
-      respond(400, "text/plain; charset=utf-8", "invalid Content-Length\n", {}, request);
-      return std::nullopt;
-    }
-    if (length > kMaxBody) {
-      respond(413, "text/plain; charset=utf-8", "body too large\n", {}, request);
-      return std::nullopt;
-    }
-    const Deadline deadline = Clock::now() + kHandshakeTimeout;
-    while (inbox_.size() < length) {
-      if (const IoStatus status = fill(deadline); status != IoStatus::kOk) {
-        log_read_end(status, "before completing its request body");
-        return std::nullopt;
-      }
-    }
-    return inbox_.substr(0, length);
   }
 
   // Before any upgrade: the WebSocket lives at /ws, the page must come from an allowed origin
@@ -309,20 +326,19 @@ class HttpSession {
     return {};
   }
 
-  Transport transport_;
-  std::uint64_t id_;
+  Connection& connection_;
   const Options& options_;
-  const StopSignal& stop_;
   ChatServices& services_;
-  std::string inbox_;              // bytes received and not yet parsed
-  Deadline handshake_deadline_{};  // when the TLS handshake and the request head must be done
+  State state_ = State::kHead;
+  Deadline deadline_;                   // for the TLS handshake and the head, then the body
+  std::optional<HttpRequest> request_;  // POST /login, while its body arrives
+  std::size_t body_length_ = 0;
 };
 
 }  // namespace
 
-void serve_connection(Transport transport, std::uint64_t id, const Options& options,
-                      const StopSignal& stop, ChatServices& services) {
-  HttpSession(std::move(transport), id, options, stop, services).run();
+std::unique_ptr<Session> make_http_session(Connection& connection) {
+  return std::make_unique<HttpSession>(connection);
 }
 
 }  // namespace ws

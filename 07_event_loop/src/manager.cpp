@@ -15,6 +15,31 @@ SharedFrame text_frame(const std::string& text) {
   return std::make_shared<const std::string>(encode_frame(Opcode::kText, text));
 }
 
+// Hands `frame` to every member of `members` that `wanted` accepts: one delivery per event loop,
+// carrying the ids of its receivers. A full queue closes that member; nothing else to do here.
+template <typename Wanted>
+void fan_out(const std::vector<Member*>& members, const SharedFrame& frame, Wanted wanted) {
+  std::vector<std::pair<FrameSink*, std::vector<std::uint64_t>>> per_loop;  // a handful of loops
+  for (const Member* member : members) {
+    if (!wanted(*member)) {
+      continue;
+    }
+    auto loop = std::find_if(per_loop.begin(), per_loop.end(),
+                             [member](const auto& entry) { return entry.first == member->sink; });
+    if (loop == per_loop.end()) {
+      loop = per_loop.insert(per_loop.end(), {member->sink, {}});
+    }
+    loop->second.push_back(member->id);
+  }
+  for (auto& [sink, ids] : per_loop) {
+    sink->deliver(std::move(ids), frame);
+  }
+}
+
+void fan_out(const std::vector<Member*>& members, const SharedFrame& frame) {
+  fan_out(members, frame, [](const Member& /*member*/) { return true; });
+}
+
 }  // namespace
 
 Manager::Manager() : Manager(local_broker()) {}
@@ -36,7 +61,7 @@ std::vector<std::string> Manager::member_names(const Room& room) {
   return names;
 }
 
-bool Manager::join(Member& member, const std::string& room_name) {
+void Manager::join(Member& member, const std::string& room_name) {
   const std::unique_lock rooms_lock(rooms_mutex_);
   if (!member.room.empty()) {
     leave_locked(member);
@@ -68,18 +93,14 @@ bool Manager::join(Member& member, const std::string& room_name) {
       history.push_back(message);
     }
   }
-  const bool accepted = member.egress->push(text_frame(encode_event(
-      "room_changed",
-      {{"room", room_name}, {"members", member_names(room)}, {"history", std::move(history)}})));
+  member.sink->deliver({member.id},
+                       text_frame(encode_event("room_changed", {{"room", room_name},
+                                                                {"members", member_names(room)},
+                                                                {"history", std::move(history)}})));
 
   const SharedFrame presence = text_frame(encode_event(
       "presence", {{"room", room_name}, {"user", member.username}, {"action", "joined"}}));
-  for (Member* other : room.members) {
-    if (other != &member) {
-      other->egress->push(presence);  // a full queue closes that member; nothing else to do
-    }
-  }
-  return accepted;
+  fan_out(room.members, presence, [&member](const Member& other) { return &other != &member; });
 }
 
 void Manager::leave(Member& member) {
@@ -102,9 +123,7 @@ void Manager::leave_locked(Member& member) {
     std::erase(room.members, &member);
     const SharedFrame presence = text_frame(encode_event(
         "presence", {{"room", member.room}, {"user", member.username}, {"action", "left"}}));
-    for (Member* other : room.members) {
-      other->egress->push(presence);
-    }
+    fan_out(room.members, presence);
   }
   if (room.members.empty()) {
     rooms_.erase(found);  // safe: we hold rooms_mutex_ exclusively, nobody else can see the room
@@ -112,24 +131,19 @@ void Manager::leave_locked(Member& member) {
   member.room.clear();
 }
 
-std::size_t Manager::broadcast(const Member& member, const std::string& message,
-                               std::chrono::system_clock::time_point sent) {
+void Manager::broadcast(const Member& member, const std::string& message,
+                        std::chrono::system_clock::time_point sent) {
   const std::shared_lock rooms_lock(rooms_mutex_);
   const auto found = rooms_.find(member.room);
   if (found == rooms_.end()) {
-    return 0;
+    return;
   }
   Room& room = *found->second;
   const std::lock_guard room_lock(room.mutex);
   nlohmann::json payload = new_message_payload(message, member.username, member.room, sent);
   // Encoded once: server frames are not masked, so every receiver gets the very same bytes.
   const SharedFrame frame = text_frame(encode_event("new_message", payload));
-  std::size_t refused = 0;
-  for (Member* receiver : room.members) {
-    if (!receiver->egress->push(frame)) {
-      ++refused;
-    }
-  }
+  fan_out(room.members, frame);
   // Then to the other servers, still under the room's lock: they get this room's messages from
   // this server in the order its own members did. If they cannot be reached the message stays
   // here (the members were told when the link was lost).
@@ -138,7 +152,6 @@ std::size_t Manager::broadcast(const Member& member, const std::string& message,
   if (room.history.size() > kHistorySize) {
     room.history.pop_front();
   }
-  return refused;
 }
 
 void Manager::deliver_remote(const std::string& room_name, const SharedMessage& shared) {
@@ -155,13 +168,11 @@ void Manager::deliver_remote(const std::string& room_name, const SharedMessage& 
   }
   last = shared.sequence;
   const SharedFrame frame = text_frame(encode_event("new_message", shared.message));
-  for (Member* receiver : room.members) {
-    const auto floor = receiver->history_floor.find(shared.origin);
-    if (floor != receiver->history_floor.end() && shared.sequence <= floor->second) {
-      continue;  // it was in the history this member was shown on joining
-    }
-    receiver->egress->push(frame);  // a full queue closes that member; nothing else to do
-  }
+  fan_out(room.members, frame, [&shared](const Member& receiver) {
+    // Not to a member who was shown it in the history on joining.
+    const auto floor = receiver.history_floor.find(shared.origin);
+    return floor == receiver.history_floor.end() || shared.sequence > floor->second;
+  });
   room.history.push_back(shared.message);
   if (room.history.size() > kHistorySize) {
     room.history.pop_front();
@@ -178,9 +189,7 @@ void Manager::link_changed(bool up) {
   const std::shared_lock rooms_lock(rooms_mutex_);
   for (const auto& [name, room] : rooms_) {
     const std::lock_guard room_lock(room->mutex);
-    for (Member* member : room->members) {
-      member->egress->push(notice);
-    }
+    fan_out(room->members, notice);
   }
 }
 

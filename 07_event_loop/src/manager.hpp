@@ -1,6 +1,6 @@
 // The chat's Manager: every connected client and the rooms they are in. Rooms are
 // created on first join and dropped when empty; each keeps the last messages as history. All of
-// it is shared by the connection threads, so all of it sits behind locks, taken in one order.
+// it is shared by the event loops' threads, so all of it sits behind locks, taken in one order.
 // With several servers (--redis), the Manager also hands its members' messages to a Broker and
 // delivers the other servers' messages to its members (broker.hpp).
 #pragma once
@@ -25,9 +25,10 @@ namespace ws {
 /// One connected, logged-in client as the Manager sees it. Owned by its connection; the Manager
 /// only points to it between join() and leave().
 struct Member {
-  std::string username;  ///< from the login, never from the client's messages
-  EgressQueue* egress = nullptr;
-  std::string room;  ///< the room it is in; written only under the Manager's locks
+  std::string username;       ///< from the login, never from the client's messages
+  FrameSink* sink = nullptr;  ///< the event loop that owns the member's connection
+  std::uint64_t id = 0;       ///< the connection, as its loop knows it
+  std::string room;           ///< the room it is in; written only under the Manager's locks
   /// With a shared history: per origin instance, the last sequence number the member already
   /// has from the history it was shown on joining. Set and read under the room's lock.
   std::map<std::string, std::uint64_t> history_floor;
@@ -37,9 +38,10 @@ struct Member {
 ///
 /// Locking: `rooms_mutex_` (a read-write lock) guards the map of rooms: broadcasts only read it
 /// and share the lock; joins and leaves change it and take it exclusively. Each room has its own
-/// mutex, taken after `rooms_mutex_`, held while a message is appended to its history and pushed
-/// to every member: so all members receive a room's messages in one and the same order, the
-/// order in which the room's mutex was taken.
+/// mutex, taken after `rooms_mutex_`, held while a message is appended to its history and handed
+/// to every member's loop: so all members receive a room's messages in one and the same order,
+/// the order in which the room's mutex was taken. A frame goes to each loop once, with the ids of
+/// its members there: a broadcast wakes each loop once, not each member.
 class Manager {
  public:
   /// A Manager for one server on its own (a LocalBroker: nothing shared).
@@ -56,18 +58,16 @@ class Manager {
   /// Puts `member` in `room` (creating it), leaving its previous room if it had one. Queues for
   /// the member a `room_changed` event (members and history) and, for the room's other members,
   /// a `presence` event: both under the room's lock, so the member sees no message twice and
-  /// misses none between the history and the live ones. Returns false if the member's queue is
-  /// already overflowed (it is being closed).
-  bool join(Member& member, const std::string& room);
+  /// misses none between the history and the live ones.
+  void join(Member& member, const std::string& room);
 
   /// Takes `member` out of its room (dropping the room if it becomes empty) and tells the others.
   void leave(Member& member);
 
   /// Sends `message` from `member` to everyone in its room, itself included, and remembers it in
-  /// the room's history. The frame is encoded once and shared by all receivers. Returns how many
-  /// members could not take it (their queue overflowed: they are being closed).
-  std::size_t broadcast(const Member& member, const std::string& message,
-                        std::chrono::system_clock::time_point sent);
+  /// the room's history. The frame is encoded once and shared by all receivers.
+  void broadcast(const Member& member, const std::string& message,
+                 std::chrono::system_clock::time_point sent);
 
   /// A message another server published (the broker's thread calls this). Delivered to this
   /// server's members of `room`, under the room's lock like a local message, unless it is a

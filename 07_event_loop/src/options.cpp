@@ -113,7 +113,7 @@ std::string store_duration(const std::string& value, std::chrono::milliseconds& 
 }
 
 // Every flag that takes a value. --help and --verbose, which take none, are parse_options' own.
-const std::array<ValueFlag, 15> kValueFlags = {{
+const std::array<ValueFlag, 17> kValueFlags = {{
     {"--host",
      [](const std::string& value, Options& options) -> std::string {
        options.host = value;
@@ -203,6 +203,23 @@ const std::array<ValueFlag, 15> kValueFlags = {{
        options.redis = value;
        return {};
      }},
+    {"--threads",
+     [](const std::string& value, Options& options) -> std::string {
+       std::uint64_t count = 0;
+       if (!parse_count(value, count) || count == 0 || count > 1024) {
+         return "invalid thread count '" + value + "' (expected 1-1024)";
+       }
+       options.threads = static_cast<std::size_t>(count);
+       return {};
+     }},
+    {"--echo",
+     [](const std::string& value, Options& options) -> std::string {
+       if (value.empty() || value.front() != '/' || value == "/ws") {
+         return "invalid echo path '" + value + "' (expected a path like /echo, not /ws)";
+       }
+       options.echo_path = value;
+       return {};
+     }},
 }};
 
 // The row of the flag called `name`, or nullptr if no flag of that name takes a value.
@@ -234,6 +251,7 @@ std::string usage() {
          "              [--max-message SIZE] [--rate-limit N] [--ping-period TIME]\n"
          "              [--pong-wait TIME] [--protocol LIST] [--verbose]\n"
          "              [--tls-cert FILE --tls-key FILE] [--redis HOST:PORT]\n"
+         "              [--threads N] [--echo PATH]\n"
          "       server --users FILE --add-user NAME\n"
          "\n"
          "The chat server: log in at POST /login, then chat in rooms over a WebSocket at /ws.\n"
@@ -260,6 +278,10 @@ std::string usage() {
          "  --tls-key FILE     the certificate's private key (PEM); needs --tls-cert\n"
          "  --redis HOST:PORT  share rooms, history and logins with other servers through\n"
          "                     this Redis (default: none, one server on its own)\n"
+         "  --threads N        event loops, each a thread serving its share of the\n"
+         "                     connections (default: one per core)\n"
+         "  --echo PATH        also serve an echo WebSocket at PATH (e.g. /echo), without login,\n"
+         "                     for conformance checks and load tests (default: none)\n"
          "  --verbose          log every message, not only connections and closes\n"
          "  --help             show this text\n";
 }

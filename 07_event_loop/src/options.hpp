@@ -33,7 +33,7 @@ struct Options {
   std::string add_user;
   /// How long a one-time password from POST /login stays valid.
   std::chrono::milliseconds otp_lifetime{std::chrono::seconds(10)};
-  /// The most connections served at once (each is a thread); more are refused with 503.
+  /// The most connections served at once; more are refused with 503.
   std::size_t max_connections = 10'000;
   /// Chat messages a client may send per second (a burst of twice as many is allowed); 0: no
   /// limit (for benchmarks).
@@ -45,6 +45,12 @@ struct Options {
   /// --redis HOST:PORT: share rooms, history and one-time passwords with the other servers
   /// using this Redis (broker.hpp); empty: this server is the whole chat.
   std::string redis;
+  /// Event loops, each a thread serving its share of the connections (--threads); 0: one per
+  /// core.
+  std::size_t threads = 0;
+  /// --echo PATH: also serve an echo WebSocket at PATH, without login or origin check, for
+  /// conformance checks and load tests; empty: none.
+  std::string echo_path;
 };
 
 /// What parse_options found on the command line.

@@ -1,15 +1,16 @@
-// The listener: accept loop and one thread per connection.
+// The listener: the acceptor on the first event loop, and the event loops themselves.
 #include "server.hpp"
 
-#include <poll.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
-#include "http_session.hpp"
 #include "log.hpp"
 
 namespace ws {
@@ -52,110 +53,103 @@ Server::Server(Options options)
   }
 }
 
-Server::~Server() {
-  stop();
-  for (auto& worker : workers_) {
-    if (worker.thread.joinable()) {
-      worker.thread.join();
-    }
-  }
-}
+Server::~Server() = default;
 
 std::uint16_t Server::port() const { return local_port(listeners_.front().get()); }
 
 void Server::run() {
-  std::vector<pollfd> fds;
-  for (const auto& listener : listeners_) {
-    fds.push_back({listener.get(), POLLIN, 0});
+  const std::size_t count =
+      options_.threads > 0 ? options_.threads : std::max(1U, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < count; ++i) {
+    workers_.push_back(
+        std::make_unique<Worker>(options_, services_, tls_ ? &*tls_ : nullptr, open_));
   }
-  fds.push_back({stop_.fd(), POLLIN, 0});
-
-  while (true) {
-    // Wake at least once a second to join finished connection threads.
-    const int ready = ::poll(fds.data(), fds.size(), 1000);
-    if (ready < 0 && errno != EINTR) {
-      log_line(std::string("poll failed: ") + error_text(errno));
-      break;
-    }
-    if ((fds.back().revents & POLLIN) != 0) {
-      break;
-    }
-    for (std::size_t i = 0; ready > 0 && i + 1 < fds.size(); ++i) {
-      if ((fds[i].revents & POLLIN) != 0) {
-        accept_from(fds[i].fd);
-      }
-    }
-    join_finished_workers();
+  spare_ = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  EventLoop& first = workers_.front()->loop();
+  for (const Fd& listener : listeners_) {
+    set_nonblocking(listener.get());
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, listener.get()));
+    first.watch(listener.get(), EPOLLIN, *acceptors_.back());
   }
+  acceptors_.push_back(std::make_unique<Acceptor>(*this, stop_.fd()));
+  first.watch(stop_.fd(), EPOLLIN, *acceptors_.back());
 
-  // Connections see the same stop signal in their reads and end on their own.
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < count; ++i) {
+    threads.emplace_back([worker = workers_[i].get()] { worker->run(); });
+  }
+  workers_.front()->run();
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+}
+
+void Server::on_acceptor_ready(int fd) {
+  if (fd != stop_.fd()) {
+    accept_from(fd);
+    return;
+  }
+  // The stop signal stays readable, so it is watched no more, and no connection is accepted
+  // from now on. Every worker closes its WebSockets with 1001 and ends when they are done.
+  EventLoop& first = workers_.front()->loop();
+  first.forget(stop_.fd());
+  for (const Fd& listener : listeners_) {
+    first.forget(listener.get());
+  }
   for (auto& worker : workers_) {
-    worker.thread.join();
+    worker->stop();
   }
-  workers_.clear();
 }
 
 void Server::accept_from(int listener) {
-  Fd client(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  // Level-triggered: one connection per call, and the loop comes back while more are waiting,
+  // taking turns with the connections it already serves.
+  Fd client(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
   if (!client.valid()) {
-    // EMFILE/ENFILE (out of descriptors) or a connection reset before we got to it: log it and
-    // keep serving; the pending connection stays queued until descriptors are free again.
-    if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) {
+    if (errno == EMFILE || errno == ENFILE) {
+      accept_without_descriptors(listener);
+    } else if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR) {
       log_line(std::string("accept failed: ") + error_text(errno));
-      ::poll(nullptr, 0, 100);  // back off instead of spinning while out of descriptors
     }
     return;
   }
   const std::uint64_t id = next_id_++;
-  // Each connection costs a thread: past --max-connections, refuse before reading a byte, with
-  // 503 on plain HTTP (a TLS client gets no readable answer before its handshake, so it just
-  // sees the connection close).
-  join_finished_workers();
-  if (workers_.size() >= options_.max_connections) {
-    if (!tls_) {
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-          "Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
-          "too many connections";
-      [[maybe_unused]] const auto sent =
-          ::send(client.get(), kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
-    log_line("#" + std::to_string(id) + " refused 503: " + std::to_string(workers_.size()) +
-             " connections open (--max-connections)");
+  // No thread per connection any more: past --max-connections, refuse before reading a byte,
+  // with 503 on plain HTTP (a TLS client gets no readable answer before its handshake, so it
+  // just sees the connection close).
+  if (open_.load() >= options_.max_connections) {
+    refuse_busy(std::move(client), id);
     return;
   }
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  std::optional<Transport> transport;
-  try {
-    transport.emplace(tls_ ? Transport::tls(std::move(client), *tls_)
-                           : Transport::plain(std::move(client)));
-  } catch (const std::exception& e) {
-    log_line("#" + std::to_string(id) + " " + e.what());  // out of memory for a TLS session
-    return;
-  }
-  std::thread thread;
-  try {
-    thread = std::thread([this, transport = std::move(*transport), id, done]() mutable {
-      serve_connection(std::move(transport), id, options_, stop_, services_);
-      done->store(true);
-    });
-  } catch (const std::system_error& e) {
-    // No thread for this connection (a task limit, or no address space for its stack): refuse
-    // this one connection, whose socket went with the lambda and is closed, and keep serving.
-    log_line("#" + std::to_string(id) + " refused: cannot start a thread: " + e.what());
-    return;
-  }
-  workers_.push_back({std::move(thread), std::move(done)});
+  open_.fetch_add(1);
+  // Round robin: each worker gets every N-th connection.
+  Worker& worker = *workers_[next_worker_++ % workers_.size()];
+  auto socket = std::make_shared<Fd>(std::move(client));
+  worker.loop().post([&worker, socket, id] { worker.adopt(std::move(*socket), id); });
 }
 
-void Server::join_finished_workers() {
-  std::erase_if(workers_, [](Worker& worker) {
-    if (!worker.done->load()) {
-      return false;
-    }
-    worker.thread.join();
-    return true;
-  });
+void Server::refuse_busy(Fd client, std::uint64_t id) const {
+  if (!tls_) {
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 20\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+        "too many connections";
+    [[maybe_unused]] const auto sent =
+        ::send(client.get(), kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  log_line("#" + std::to_string(id) + " refused 503: " + std::to_string(open_.load()) +
+           " connections open (--max-connections)");
+}
+
+void Server::accept_without_descriptors(int listener) {
+  // Out of descriptors: the pending connection stays in the listen queue and the listener stays
+  // readable, so a level-triggered loop would spin on it. The reserve descriptor breaks that:
+  // give it up, accept the connection and close it at once, and take the reserve back.
+  log_line(std::string("accept failed: ") + error_text(errno) +
+           "; refusing one connection to keep the listener from spinning");
+  spare_ = Fd();
+  Fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));  // closed again at once
+  spare_ = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
 }  // namespace ws

@@ -1,22 +1,25 @@
-// The listener: accepts TCP connections and serves each one on its own thread, until stopped.
+// The listener: accepts TCP connections and hands them to the event loops, one per core, until
+// stopped.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "chat_services.hpp"
+#include "event_loop.hpp"
 #include "options.hpp"
 #include "socket.hpp"
 #include "transport.hpp"
+#include "worker.hpp"
 
 namespace ws {
 
-/// The chat server: one listening socket per address family, one thread per connection, and the
-/// services (rooms, users, one-time passwords) they share. With a certificate and key it speaks
+/// The chat server: one listening socket per address family, --threads event loops (workers)
+/// that share the connections out, and the services (rooms, users, one-time passwords) they
+/// share. With a certificate and key it speaks
 /// HTTPS and wss (RFC 6455 §4.1, §10.6) on its port instead of HTTP and ws.
 class Server {
  public:
@@ -43,31 +46,42 @@ class Server {
   /// True when the built-in demo users are active.
   [[nodiscard]] bool demo_users() const { return services_.users.is_demo(); }
 
-  /// Accepts and serves connections until stop() is called, then waits for every connection
-  /// thread to finish before returning.
+  /// Serves connections until stop() is called: the calling thread runs the first event loop,
+  /// which also accepts; the others get threads of their own. Returns once every connection has
+  /// ended (WebSockets after their 1001 close handshake).
   void run();
 
   /// Asks run() and every connection to end. Async-signal-safe: a signal handler may call it.
   void stop() const { stop_.trigger(); }
 
  private:
-  // A connection thread and the flag it raises when it is done, so finished threads are joined
-  // while the server runs instead of piling up until shutdown.
-  struct Worker {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
+  // Watches the listening sockets and the stop signal, on the first worker's loop.
+  class Acceptor final : public EventLoop::Handler {
+   public:
+    Acceptor(Server& server, int fd) : server_(server), fd_(fd) {}
+    void on_ready(std::uint32_t /*events*/) override { server_.on_acceptor_ready(fd_); }
+
+   private:
+    Server& server_;
+    int fd_;
   };
 
+  void on_acceptor_ready(int fd);
   void accept_from(int listener);
-  void join_finished_workers();
+  void refuse_busy(Fd client, std::uint64_t id) const;
+  void accept_without_descriptors(int listener);
 
   Options options_;
   std::optional<TlsContext> tls_;  // loaded before listening: a bad key never opens the port
   std::vector<Fd> listeners_;
   ChatServices services_;
   StopSignal stop_;
-  std::vector<Worker> workers_;  // touched only by the thread in run()
+  std::atomic<std::size_t> open_{0};  // connections accepted and not yet ended, on every worker
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::uint64_t next_id_ = 1;
+  std::size_t next_worker_ = 0;
+  Fd spare_;  // a descriptor held in reserve for when the process runs out (EMFILE)
 };
 
 }  // namespace ws

@@ -2,6 +2,7 @@
 #include "socket.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -271,6 +272,62 @@ IoStatus write_all(int fd, std::span<const std::string_view> parts, Deadline dea
     }
   }
   return IoStatus::kOk;
+}
+
+void set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) {
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  }
+}
+
+TryStatus try_read(int fd, std::span<char> out, std::size_t& received) {
+  received = 0;
+  while (true) {
+    const ssize_t n = ::recv(fd, out.data(), out.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      received = static_cast<std::size_t>(n);
+      return TryStatus::kOk;
+    }
+    if (n == 0) {
+      return TryStatus::kEof;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return TryStatus::kAgain;
+    }
+    if (errno != EINTR) {
+      return TryStatus::kError;
+    }
+  }
+}
+
+TryStatus try_write(int fd, std::span<const std::string_view> parts, std::size_t& written) {
+  constexpr std::size_t kMaxParts = 64;
+  std::array<iovec, kMaxParts> vectors{};
+  std::size_t count = 0;
+  for (const std::string_view part : parts) {
+    if (count == kMaxParts) {
+      break;
+    }
+    vectors.at(count++) = {const_cast<char*>(part.data()), part.size()};
+  }
+  msghdr message{};
+  message.msg_iov = vectors.data();
+  message.msg_iovlen = count;
+  written = 0;
+  while (true) {
+    const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      written = static_cast<std::size_t>(n);
+      return TryStatus::kOk;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return TryStatus::kAgain;
+    }
+    if (errno != EINTR) {
+      return TryStatus::kError;
+    }
+  }
 }
 
 }  // namespace ws

@@ -61,6 +61,15 @@ enum class IoStatus {
   kError,    ///< the socket failed (reset by peer, ...); errno tells why
 };
 
+/// What a non-blocking read or write did: an event loop never waits inside a system call, it
+/// asks the kernel for what is possible now and waits in epoll for the rest.
+enum class TryStatus {
+  kOk,     ///< some bytes were transferred
+  kAgain,  ///< nothing possible now (EAGAIN): wait for the socket to be ready
+  kEof,    ///< the peer closed its side (read returned 0)
+  kError,  ///< the socket failed (reset by peer, ...); errno tells why
+};
+
 /// Binds and listens on every address `host` resolves to (e.g. both 127.0.0.1 and ::1 for
 /// "localhost"), all on the same port; port 0 picks a free one. Addresses of a family the machine
 /// lacks are skipped as long as one succeeds. Returns the sockets (non-empty) or throws
@@ -97,5 +106,16 @@ IoStatus write_all(int fd, std::string_view first, std::string_view second,
 /// queued frames. Same deadline and error rules as the one-buffer write_all.
 IoStatus write_all(int fd, std::span<const std::string_view> parts,
                    Deadline deadline = kNoDeadline);
+
+/// Puts `fd` in non-blocking mode: reads and writes return EAGAIN instead of waiting.
+void set_nonblocking(int fd);
+
+/// Reads whatever is available now, at most `out.size()` bytes, without waiting. On kOk,
+/// `received` holds the count (> 0).
+TryStatus try_read(int fd, std::span<char> out, std::size_t& received);
+
+/// Writes as much of `parts` (in order, up to 64 buffers) as the kernel takes now, without
+/// waiting: `written` may stop in the middle of a buffer. Never raises SIGPIPE.
+TryStatus try_write(int fd, std::span<const std::string_view> parts, std::size_t& written);
 
 }  // namespace ws

@@ -1,5 +1,5 @@
 // The byte stream under a connection: plain TCP, or TLS (RFC 8446, RFC 5246) through OpenSSL with
-// a BIO pair, so every wait on the socket stays in socket.hpp's deadline- and stop-aware functions.
+// a BIO pair, so the socket is only ever read and written when the event loop says it is ready.
 #include "transport.hpp"
 
 #include <openssl/bio.h>
@@ -43,23 +43,6 @@ std::string openssl_error() {
     }
   }
   return text.empty() ? "unknown TLS error" : text;
-}
-
-std::string describe_wait(IoStatus status) {
-  switch (status) {
-    case IoStatus::kTimeout:
-      return "timed out";
-    case IoStatus::kEof:
-      return "peer closed the connection";
-    case IoStatus::kStopped:
-      return "server shutting down";
-    case IoStatus::kError:
-      return error_text(errno);
-    case IoStatus::kOk:
-    case IoStatus::kWoken:
-      break;
-  }
-  return "interrupted";
 }
 
 }  // namespace
@@ -111,70 +94,72 @@ Transport Transport::tls(Fd socket, const TlsContext& context) {
 
 Transport::~Transport() { send_close_notify(); }
 
-IoStatus Transport::handshake(Deadline deadline, int stop_fd, std::string& error) {
+TryStatus Transport::handshake(std::string& error) {
   if (!ssl_) {
-    return IoStatus::kOk;
+    return TryStatus::kOk;
   }
   while (true) {
     ::ERR_clear_error();
     const int rc = ::SSL_do_handshake(ssl_.get());
     const int reason = rc == 1 ? SSL_ERROR_NONE : ::SSL_get_error(ssl_.get(), rc);
-    if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE ||
-        reason == SSL_ERROR_NONE) {
-      // Our handshake messages (ServerHello ... Finished, then TLS 1.3's session tickets) go
-      // out before we wait for the client's next flight.
-      if (const IoStatus sent = flush(deadline); sent != IoStatus::kOk) {
-        error = describe_wait(sent);
-        return sent;
+    if (reason == SSL_ERROR_NONE || reason == SSL_ERROR_WANT_READ ||
+        reason == SSL_ERROR_WANT_WRITE) {
+      // Our handshake messages (ServerHello ... Finished, then TLS 1.3's session tickets) go out
+      // as far as the socket takes them; the rest waits in output_pending().
+      if (flush() == TryStatus::kError) {
+        error = error_text(errno);
+        return TryStatus::kError;
       }
     }
     if (reason == SSL_ERROR_NONE) {
-      return IoStatus::kOk;
+      return TryStatus::kOk;
     }
-    if (reason == SSL_ERROR_WANT_READ) {
-      if (const IoStatus got = receive(deadline, stop_fd, -1); got != IoStatus::kOk) {
-        error = describe_wait(got);
-        return got;
-      }
-    } else if (reason != SSL_ERROR_WANT_WRITE) {
+    if (reason == SSL_ERROR_WANT_WRITE) {
+      return TryStatus::kAgain;  // the pair is full until the socket takes our flight
+    }
+    if (reason != SSL_ERROR_WANT_READ) {
       // Not TLS at all (plain HTTP, garbage), no protocol or cipher in common, a bad message.
       error = openssl_error();
       return fail();
     }
+    if (const TryStatus got = receive(); got != TryStatus::kOk) {
+      if (got == TryStatus::kEof) {
+        error = "peer closed the connection";
+      } else if (got == TryStatus::kError) {
+        error = error_text(errno);
+      }
+      return got;
+    }
   }
 }
 
-IoStatus Transport::read_some(std::span<char> out, std::size_t& received, Deadline deadline,
-                              int stop_fd, int wake_fd) {
+TryStatus Transport::read_some(std::span<char> out, std::size_t& received) {
   if (!ssl_) {
-    return ws::read_some(socket_.get(), out, received, deadline, stop_fd, wake_fd);
+    return try_read(socket_.get(), out, received);
   }
   received = 0;
   while (true) {
-    // OpenSSL first: bytes it has decrypted but not handed out yet (SSL_pending), or whole
-    // records waiting in the pair, are not visible to poll() on the socket, which may have
-    // nothing more to say. Only when OpenSSL needs more ciphertext do we wait on the socket.
+    // OpenSSL first: bytes it has decrypted but not handed out yet, or whole records waiting in
+    // the pair, are not visible to epoll on the socket. Only when OpenSSL needs more ciphertext
+    // do we read the socket.
     ::ERR_clear_error();
     const int rc = ::SSL_read_ex(ssl_.get(), out.data(), out.size(), &received);
     const int reason = rc == 1 ? SSL_ERROR_NONE : ::SSL_get_error(ssl_.get(), rc);
-    if (::BIO_ctrl_pending(network_.get()) > 0 && reason != SSL_ERROR_SSL) {
-      // Reading can make OpenSSL answer (a TLS 1.3 KeyUpdate, for one).
-      if (const IoStatus sent = flush(deadline); sent != IoStatus::kOk) {
-        return sent;
-      }
+    if (reason != SSL_ERROR_SSL && flush() == TryStatus::kError) {
+      return TryStatus::kError;  // reading can make OpenSSL answer (a TLS 1.3 KeyUpdate)
     }
     switch (reason) {
       case SSL_ERROR_NONE:
-        return IoStatus::kOk;
+        return TryStatus::kOk;
       case SSL_ERROR_WANT_READ:
-        if (const IoStatus got = receive(deadline, stop_fd, wake_fd); got != IoStatus::kOk) {
+        if (const TryStatus got = receive(); got != TryStatus::kOk) {
           return got;
         }
         break;
       case SSL_ERROR_WANT_WRITE:
-        break;  // flushed above: the pair has room again
+        return TryStatus::kAgain;  // its answer waits for the socket: EPOLLOUT, then read again
       case SSL_ERROR_ZERO_RETURN:
-        return IoStatus::kEof;  // the peer's close_notify: it will send nothing more
+        return TryStatus::kEof;  // the peer's close_notify: it will send nothing more
       default:
         ::ERR_clear_error();
         return fail();
@@ -182,135 +167,101 @@ IoStatus Transport::read_some(std::span<char> out, std::size_t& received, Deadli
   }
 }
 
-IoStatus Transport::write_all(std::string_view data, Deadline deadline) {
+TryStatus Transport::write_some(std::span<const std::string_view> parts, std::size_t& written) {
   if (!ssl_) {
-    return ws::write_all(socket_.get(), data, deadline);
+    return try_write(socket_.get(), parts, written);
   }
-  const std::array<std::string_view, 1> parts{data};
-  return write_all(parts, deadline);
-}
-
-IoStatus Transport::write_all(std::string_view first, std::string_view second, Deadline deadline) {
-  if (!ssl_) {
-    return ws::write_all(socket_.get(), first, second, deadline);
-  }
-  const std::array<std::string_view, 2> parts{first, second};
-  return write_all(parts, deadline);
-}
-
-IoStatus Transport::write_all(std::span<const std::string_view> parts, Deadline deadline) {
-  if (!ssl_) {
-    return ws::write_all(socket_.get(), parts, deadline);
-  }
-  // Records are filled to 16 KiB: small parts (a batch of chat frames, a frame header) are
-  // copied together first; long runs of a big part are encrypted from the caller's buffer.
-  record_.clear();
-  for (std::string_view part : parts) {
-    while (!part.empty()) {
-      if (record_.empty() && part.size() >= kMaxRecordPayload) {
-        const std::size_t whole = part.size() - part.size() % kMaxRecordPayload;
-        if (const IoStatus status = encrypt(part.substr(0, whole), deadline);
-            status != IoStatus::kOk) {
-          return status;
-        }
-        part.remove_prefix(whole);
-        continue;
-      }
-      const std::size_t take = std::min(part.size(), kMaxRecordPayload - record_.size());
-      record_.append(part.substr(0, take));
-      part.remove_prefix(take);
-      if (record_.size() == kMaxRecordPayload) {
-        if (const IoStatus status = encrypt(record_, deadline); status != IoStatus::kOk) {
-          return status;
-        }
-        record_.clear();
+  written = 0;
+  // One record at a time, and only into an empty pair: so a record always fits the pair whole
+  // (OpenSSL's retry rules never come into play), and the records that wait for the socket are
+  // never more than one. Small parts (a batch of chat frames, a frame header) are gathered into
+  // one record first.
+  std::size_t part = 0;
+  std::size_t offset = 0;
+  while (part < parts.size()) {
+    if (const TryStatus sent = flush(); sent != TryStatus::kOk) {
+      return sent == TryStatus::kAgain && written > 0 ? TryStatus::kOk : sent;
+    }
+    record_.clear();
+    while (part < parts.size() && record_.size() < kMaxRecordPayload) {
+      const std::string_view rest = parts[part].substr(offset);
+      const std::size_t take = std::min(rest.size(), kMaxRecordPayload - record_.size());
+      record_.append(rest.substr(0, take));
+      offset += take;
+      if (offset == parts[part].size()) {
+        ++part;
+        offset = 0;
       }
     }
-  }
-  if (!record_.empty()) {
-    if (const IoStatus status = encrypt(record_, deadline); status != IoStatus::kOk) {
+    if (const TryStatus status = encrypt(record_); status != TryStatus::kOk) {
       return status;
     }
+    written += record_.size();
   }
-  return flush(deadline);
+  const TryStatus sent = flush();
+  return sent == TryStatus::kError ? sent : TryStatus::kOk;
 }
 
-IoStatus Transport::encrypt(std::string_view data, Deadline deadline) {
-  while (!data.empty()) {
+TryStatus Transport::encrypt(std::string_view data) {
+  ::ERR_clear_error();
+  std::size_t written = 0;
+  if (::SSL_write_ex(ssl_.get(), data.data(), data.size(), &written) != 1 ||
+      written != data.size()) {
     ::ERR_clear_error();
-    std::size_t written = 0;
-    const int rc = ::SSL_write_ex(ssl_.get(), data.data(), data.size(), &written);
-    if (rc == 1) {
-      data.remove_prefix(written);
-      continue;
-    }
-    switch (::SSL_get_error(ssl_.get(), rc)) {
-      case SSL_ERROR_WANT_WRITE:
-        // The pair is full of records: send them, then OpenSSL continues where it stopped
-        // (a retry must pass the same bytes, which `data` still holds).
-        if (const IoStatus sent = flush(deadline); sent != IoStatus::kOk) {
-          return sent;
-        }
-        break;
-      case SSL_ERROR_WANT_READ:
-        // OpenSSL needs to hear from the peer before it may send (never, with renegotiation
-        // off, but the API allows it). Whatever arrives is kept for the next read_some.
-        if (const IoStatus got = receive(deadline, -1, -1); got != IoStatus::kOk) {
-          return got;
-        }
-        break;
-      default:
-        ::ERR_clear_error();
-        return fail();
-    }
+    return fail();
   }
-  return IoStatus::kOk;
+  return TryStatus::kOk;
 }
 
-IoStatus Transport::flush(Deadline deadline) {
+bool Transport::output_pending() const { return ssl_ && ::BIO_ctrl_pending(network_.get()) > 0; }
+
+TryStatus Transport::flush() {
+  if (!ssl_) {
+    return TryStatus::kOk;
+  }
   while (true) {
     char* data = nullptr;
     // The bytes waiting in the pair, in place: no copy on the way to the socket. A ring buffer
     // that wraps hands them out in two pieces.
     const int available = ::BIO_nread0(network_.get(), &data);
     if (available <= 0) {
-      return IoStatus::kOk;
+      return TryStatus::kOk;
     }
-    if (const IoStatus status = ws::write_all(
-            socket_.get(), std::string_view(data, static_cast<std::size_t>(available)), deadline);
-        status != IoStatus::kOk) {
+    const std::array<std::string_view, 1> part{
+        std::string_view(data, static_cast<std::size_t>(available))};
+    std::size_t sent = 0;
+    if (const TryStatus status = try_write(socket_.get(), part, sent); status != TryStatus::kOk) {
       return status;
     }
-    ::BIO_nread(network_.get(), &data, available);
+    ::BIO_nread(network_.get(), &data, static_cast<int>(sent));
   }
 }
 
-IoStatus Transport::receive(Deadline deadline, int stop_fd, int wake_fd) {
+TryStatus Transport::receive() {
   char* space = nullptr;
   // Room in the pair, in place: the socket's bytes land where OpenSSL will read them. OpenSSL
   // asks for more only after taking everything the pair held, so there is always room.
   const int room = ::BIO_nwrite0(network_.get(), &space);
   if (room <= 0) {
     errno = ENOBUFS;
-    return IoStatus::kError;
+    return TryStatus::kError;
   }
   std::size_t received = 0;
-  const IoStatus status =
-      ws::read_some(socket_.get(), std::span<char>(space, static_cast<std::size_t>(room)), received,
-                    deadline, stop_fd, wake_fd);
-  if (status == IoStatus::kOk) {
+  const TryStatus status =
+      try_read(socket_.get(), std::span<char>(space, static_cast<std::size_t>(room)), received);
+  if (status == TryStatus::kOk) {
     ::BIO_nwrite(network_.get(), &space, static_cast<int>(received));
   }
   return status;
 }
 
-IoStatus Transport::fail() {
+TryStatus Transport::fail() {
   failed_ = true;
   // OpenSSL has queued an alert telling the peer why (RFC 8446 §6.2). Send it if the socket
   // takes it right away; a peer that broke the protocol gets no more of our time.
-  flush(Clock::now());
+  flush();
   errno = EPROTO;
-  return IoStatus::kError;
+  return TryStatus::kError;
 }
 
 void Transport::shutdown_write() {
@@ -327,7 +278,7 @@ void Transport::send_close_notify() {
   // it short. We do not wait for the peer's own close_notify: TCP is closed right after.
   ::ERR_clear_error();
   if (::SSL_shutdown(ssl_.get()) >= 0) {
-    flush(Clock::now());
+    flush();
   }
   ::ERR_clear_error();
 }

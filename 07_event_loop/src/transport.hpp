@@ -1,6 +1,6 @@
 // The byte stream under a connection: plain TCP, or TLS over TCP for https:// and wss:// (RFC 6455
 // §4.1, §10.6). A connection reads and writes through a Transport and never needs to know which
-// one it has: the same deadlines, stop signal and wake-ups apply to both.
+// one it has: both are non-blocking, and both are ready when their socket is.
 #pragma once
 
 #include <cstddef>
@@ -37,21 +37,21 @@ class TlsContext {
   std::unique_ptr<SSL_CTX, Free> context_;
 };
 
-/// One accepted connection's byte stream, with the operations of socket.hpp: read_some and
-/// write_all keep exactly their contracts (deadline, stop fd, wake fd; never SIGPIPE).
+/// One accepted connection's byte stream, non-blocking: every call does what is possible now and
+/// returns TryStatus::kAgain for the rest, so the event loop can wait for the socket in epoll.
 ///
-/// A plain transport calls those socket functions directly. A TLS transport never lets OpenSSL
-/// touch the socket: OpenSSL encrypts into and decrypts from a pair of memory buffers (a BIO
-/// pair), and the transport moves the ciphertext between those buffers and the socket with the
-/// same socket functions. So TLS adds no way to block without a deadline, and none to raise
-/// SIGPIPE. Used by one thread at a time. Move-constructible only; closes the socket when
-/// destroyed, after a best-effort TLS close_notify (RFC 8446 §6.1) if the session was established.
+/// A plain transport calls the socket's try_read/try_write directly. A TLS transport never lets
+/// OpenSSL touch the socket: OpenSSL encrypts into and decrypts from a pair of memory buffers (a
+/// BIO pair), and the transport moves the ciphertext between those buffers and the socket when
+/// the socket is ready. So TLS adds no way to block, and none to raise SIGPIPE. Used by one
+/// thread at a time. Move-constructible only; closes the socket when destroyed, after a
+/// best-effort TLS close_notify (RFC 8446 §6.1) if the session was established.
 class Transport {
  public:
   /// TCP as it is: every call goes straight to the socket functions.
   static Transport plain(Fd socket);
-  /// The server side of TLS over `socket`; call handshake() before anything else. Throws
-  /// std::runtime_error if OpenSSL cannot allocate the session.
+  /// The server side of TLS over `socket`; call handshake() until it is done before anything
+  /// else. Throws std::runtime_error if OpenSSL cannot allocate the session.
   static Transport tls(Fd socket, const TlsContext& context);
 
   Transport(Transport&& other) noexcept = default;
@@ -60,30 +60,35 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
   ~Transport();
 
-  /// The socket, for peer_address() and the like.
+  /// The socket, for epoll and peer_address().
   [[nodiscard]] int fd() const { return socket_.get(); }
 
-  /// Performs the TLS server handshake, waiting no later than `deadline` and returning kStopped
-  /// as soon as `stop_fd` is readable. A plain transport returns kOk at once. On any other
-  /// status, `error` says why in words: OpenSSL's reason for a failed handshake ("http request",
-  /// "wrong version number"), or "timed out", "peer closed the connection", ...
-  IoStatus handshake(Deadline deadline, int stop_fd, std::string& error);
+  /// True for a TLS transport.
+  [[nodiscard]] bool secure() const { return ssl_ != nullptr; }
 
-  /// As ws::read_some: at most `out.size()` bytes of plaintext, with the same statuses. Bytes
-  /// OpenSSL has already decrypted are returned without waiting. A TLS close_notify from the peer
-  /// is kEof; a TLS protocol error is kError with errno set to EPROTO.
-  IoStatus read_some(std::span<char> out, std::size_t& received, Deadline deadline, int stop_fd,
-                     int wake_fd = -1);
+  /// Advances the TLS server handshake with whatever the socket has: kOk once it is complete (at
+  /// once for a plain transport), kAgain while it waits for the client's next flight (or for the
+  /// socket to take ours: see output_pending()), kEof or kError when it failed, with `error`
+  /// saying why in words: OpenSSL's reason ("http request", "wrong version number") or "peer
+  /// closed the connection".
+  TryStatus handshake(std::string& error);
 
-  /// As ws::write_all: all of `data`, or kTimeout / kError. With TLS, the bytes are encrypted in
-  /// records of at most 16 KiB and sent as they fill up.
-  IoStatus write_all(std::string_view data, Deadline deadline = kNoDeadline);
-  /// As ws::write_all with two buffers (a frame header and its payload).
-  IoStatus write_all(std::string_view first, std::string_view second,
-                     Deadline deadline = kNoDeadline);
-  /// As ws::write_all with a batch of buffers. With TLS, small buffers share records, so a batch
-  /// of queued frames costs about one record per 16 KiB, not one per frame.
-  IoStatus write_all(std::span<const std::string_view> parts, Deadline deadline = kNoDeadline);
+  /// At most `out.size()` bytes of plaintext, without waiting. Bytes OpenSSL has already
+  /// decrypted are returned first. A TLS close_notify from the peer is kEof; a TLS protocol error
+  /// is kError with errno set to EPROTO.
+  TryStatus read_some(std::span<char> out, std::size_t& received);
+
+  /// Writes as much of `parts` as the socket takes now; `written` counts the plaintext bytes
+  /// taken. With TLS, small parts share records of up to 16 KiB, and the plaintext counts as
+  /// taken once encrypted: its records may still wait in output_pending().
+  TryStatus write_some(std::span<const std::string_view> parts, std::size_t& written);
+
+  /// True while TLS records are encrypted but not yet sent: keep the socket watched for EPOLLOUT.
+  [[nodiscard]] bool output_pending() const;
+
+  /// Sends the waiting TLS records the socket takes now: kOk when none are left, kAgain when
+  /// some still wait.
+  TryStatus flush();
 
   /// Tells the peer we will send nothing more. Plain TCP: shutdown(SHUT_WR), a FIN right away.
   /// TLS: nothing yet. A TLS 1.2 peer must answer close_notify by dropping what it still wanted
@@ -101,14 +106,12 @@ class Transport {
 
   explicit Transport(Fd socket) : socket_(std::move(socket)) {}
 
-  // Sends the ciphertext OpenSSL has written (records, alerts) from the pair to the socket.
-  IoStatus flush(Deadline deadline);
   // Reads ciphertext from the socket straight into the pair, for OpenSSL to decrypt.
-  IoStatus receive(Deadline deadline, int stop_fd, int wake_fd);
-  // Encrypts all of `data`, sending the records whenever the pair's buffer is full.
-  IoStatus encrypt(std::string_view data, Deadline deadline);
+  TryStatus receive();
+  // Encrypts `data` (at most one record) into the pair, which must be empty.
+  TryStatus encrypt(std::string_view data);
   // Marks the session as failed and sends OpenSSL's alert if the socket takes it at once.
-  IoStatus fail();
+  TryStatus fail();
   // Sends close_notify if the session is up and has not failed, without waiting for the socket.
   void send_close_notify();
 

@@ -1,91 +1,96 @@
-// The egress queue: bounded, ordered, wakes its owner, refuses everything once overflowed.
+// The egress queue: ordered, resumes partial writes, bounded in bytes, refuses everything once
+// overflowed, and can make way for a close frame without cutting a frame in two.
 #include "egress.hpp"
 
 #include <gtest/gtest.h>
-#include <poll.h>
 
-#include <atomic>
-#include <thread>
+#include <array>
+#include <string>
 
 namespace ws {
 namespace {
 
 SharedFrame frame(const std::string& text) { return std::make_shared<const std::string>(text); }
 
-bool readable(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) == 1;
+// What gather() offers now, concatenated: the bytes a write would send next.
+std::string waiting(const EgressQueue& queue) {
+  std::array<std::string_view, 64> parts{};
+  std::string out;
+  for (std::size_t i = 0; i < queue.gather(parts); ++i) {
+    out += parts.at(i);
+  }
+  return out;
 }
 
-TEST(EgressQueue, DeliversInOrderAndWakesTheOwner) {
-  EgressQueue queue(8);
-  EXPECT_FALSE(readable(queue.wake_fd()));
-  EXPECT_TRUE(queue.push(frame("a")));
-  EXPECT_TRUE(queue.push(frame("b")));
-  EXPECT_TRUE(readable(queue.wake_fd()));
-  const auto frames = queue.drain();
-  ASSERT_EQ(frames.size(), 2U);
-  EXPECT_EQ(*frames[0], "a");
-  EXPECT_EQ(*frames[1], "b");
-  EXPECT_FALSE(readable(queue.wake_fd())) << "drain() clears the wake-up";
-  EXPECT_TRUE(queue.drain().empty());
+TEST(EgressQueue, OffersFramesInOrderAndResumesAPartialWrite) {
+  EgressQueue queue(1024);
+  EXPECT_TRUE(queue.empty());
+  EXPECT_TRUE(queue.push(frame("abc")));
+  EXPECT_TRUE(queue.push(frame("defg")));
+  EXPECT_EQ(queue.bytes(), 7U);
+  EXPECT_EQ(waiting(queue), "abcdefg");
+  queue.consume(2);  // the socket took "ab"
+  EXPECT_EQ(waiting(queue), "cdefg");
+  EXPECT_EQ(queue.bytes(), 5U);
+  queue.consume(3);  // "cde": the first frame is done, the second started
+  EXPECT_EQ(waiting(queue), "fg");
+  queue.consume(2);
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(queue.bytes(), 0U);
 }
 
-TEST(EgressQueue, OverflowIsRefusedRememberedAndSignalled) {
-  EgressQueue queue(2);
-  EXPECT_TRUE(queue.push(frame("1")));
-  EXPECT_TRUE(queue.push(frame("2")));
-  queue.drain();
-  EXPECT_TRUE(queue.push(frame("3")));
-  EXPECT_TRUE(queue.push(frame("4")));
-  EXPECT_FALSE(queue.push(frame("5"))) << "full";
+TEST(EgressQueue, GathersAtMostTheSpaceItIsGiven) {
+  EgressQueue queue(1024);
+  for (char c = 'a'; c <= 'e'; ++c) {
+    queue.push(frame(std::string(1, c)));
+  }
+  std::array<std::string_view, 3> parts{};
+  ASSERT_EQ(queue.gather(parts), 3U);
+  EXPECT_EQ(parts[2], "c");
+}
+
+TEST(EgressQueue, OverflowIsInBytesRefusedAndRemembered) {
+  EgressQueue queue(10);
+  EXPECT_TRUE(queue.push(frame(std::string(6, 'x'))));
+  EXPECT_TRUE(queue.push(frame(std::string(6, 'y')))) << "under the limit before the push: taken";
+  EXPECT_FALSE(queue.overflowed());
+  EXPECT_FALSE(queue.push(frame("z"))) << "12 bytes wait, the limit is 10";
   EXPECT_TRUE(queue.overflowed());
-  EXPECT_TRUE(readable(queue.wake_fd())) << "the owner must learn about it";
-  queue.drain();
-  EXPECT_FALSE(queue.push(frame("6"))) << "nothing more is accepted once overflowed";
+  queue.consume(12);
+  EXPECT_FALSE(queue.push(frame("z"))) << "once overflowed, the connection is closing";
+}
+
+TEST(EgressQueue, OneFrameLargerThanTheLimitStillFits) {
+  EgressQueue queue(10);
+  EXPECT_TRUE(queue.push(frame(std::string(100, 'x'))));
+  EXPECT_EQ(queue.bytes(), 100U);
+}
+
+TEST(EgressQueue, MakingWayKeepsOnlyTheRestOfAStartedFrame) {
+  EgressQueue queue(1024);
+  queue.push(frame("first"));
+  queue.push(frame("second"));
+  queue.consume(2);
+  queue.drop_unstarted();
+  queue.push_anyway(frame("CLOSE"));
+  EXPECT_EQ(waiting(queue), "rstCLOSE") << "the started frame is finished, the rest dropped";
+
+  EgressQueue fresh(1024);
+  fresh.push(frame("unstarted"));
+  fresh.drop_unstarted();
+  EXPECT_TRUE(fresh.empty());
+  EXPECT_EQ(fresh.bytes(), 0U);
 }
 
 TEST(EgressQueue, SharesFramesInsteadOfCopyingThem) {
-  EgressQueue first(4);
-  EgressQueue second(4);
-  const SharedFrame broadcast = frame("same bytes for everyone");
-  first.push(broadcast);
-  second.push(broadcast);
-  EXPECT_EQ(first.drain()[0].get(), second.drain()[0].get());
-}
-
-TEST(EgressQueue, ManyProducersOneConsumerLoseNothing) {
-  constexpr int kProducers = 4;
-  constexpr int kFramesEach = 2000;
-  EgressQueue queue(std::size_t{kProducers} * kFramesEach);
-  std::vector<std::thread> producers;
-  producers.reserve(kProducers);
-  for (int p = 0; p < kProducers; ++p) {
-    producers.emplace_back([&queue, p] {
-      for (int i = 0; i < kFramesEach; ++i) {
-        queue.push(frame(std::to_string(p) + ":" + std::to_string(i)));
-      }
-    });
-  }
-  std::vector<int> next(kProducers, 0);
-  int received = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (received < kProducers * kFramesEach && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{queue.wake_fd(), POLLIN, 0};
-    ::poll(&p, 1, 100);
-    for (const auto& f : queue.drain()) {
-      const auto colon = f->find(':');
-      const int producer = std::stoi(f->substr(0, colon));
-      EXPECT_EQ(std::stoi(f->substr(colon + 1)), next[static_cast<std::size_t>(producer)]++)
-          << "each producer's frames stay in order";
-      ++received;
-    }
-  }
-  for (auto& producer : producers) {
-    producer.join();
-  }
-  EXPECT_EQ(received, kProducers * kFramesEach);
-  EXPECT_FALSE(queue.overflowed());
+  EgressQueue first(64);
+  EgressQueue second(64);
+  const SharedFrame shared = frame("broadcast");
+  first.push(shared);
+  second.push(shared);
+  EXPECT_EQ(shared.use_count(), 3);
+  first.consume(shared->size());
+  EXPECT_EQ(shared.use_count(), 2) << "a written frame is released at once";
 }
 
 }  // namespace
