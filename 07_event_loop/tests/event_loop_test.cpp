@@ -355,14 +355,15 @@ struct Seen {
   std::string failure;
 };
 
-/// Records the new_message `payload` into `seen`, checking that its text arrived intact;
-/// `filler` is the one given to message_text().
-void record(Seen& seen, const nlohmann::json& payload, Filler filler = Filler::kAscii) {
+/// Records the new_message `payload` into `seen`, checking that its text arrived intact.
+void record(Seen& seen, const nlohmann::json& payload) {
   const std::string text = payload.at("message").get<std::string>();
   const std::string label = text.substr(0, text.find(' '));
   const auto parsed = parse_label(label);
-  if ((!parsed || text != message_text(parsed->first, parsed->second, filler)) &&
-      seen.failure.empty()) {
+  const bool intact =
+      parsed && (text == message_text(parsed->first, parsed->second) ||
+                 text == message_text(parsed->first, parsed->second, Filler::kWide));
+  if (!intact && seen.failure.empty()) {
     seen.failure = "message " + std::to_string(seen.labels.size()) + " is damaged: '" +
                    text.substr(0, 40) + "...' (" + std::to_string(text.size()) + " bytes)";
   }
@@ -371,14 +372,47 @@ void record(Seen& seen, const nlohmann::json& payload, Filler filler = Filler::k
 
 /// Reads chat messages from `user` into `seen` until it holds `count`, skipping other events.
 /// A timeout or the end of the connection is recorded as seen.failure.
-void read_messages(ChatUser& user, std::size_t count, Seen& seen, Filler filler = Filler::kAscii) {
+void read_messages(ChatUser& user, std::size_t count, Seen& seen) {
   try {
     while (seen.labels.size() < count) {
-      record(seen, user.await("new_message", 20s), filler);
+      record(seen, user.await("new_message", 20s));
     }
   } catch (const std::exception& error) {
     seen.failure = "after " + std::to_string(seen.labels.size()) + " messages: " + error.what();
   }
+}
+
+/// Has `talker` say wide messages (labelled s`sender`-0, -1, ...) in rounds of 16, reading its
+/// own copies into `seen`, until at least `target` bytes of them wait in the server for `member`,
+/// a member of the same room that reads nothing meanwhile: bytes beyond what the kernel's socket
+/// buffers on both sides hold (the server's Send-Q in /proc/net/tcp, the member's unread bytes).
+/// Throws std::runtime_error if that does not happen within `deadline` or 20 MiB.
+void fill_backlog(ServerProcess& server, ChatUser& talker, int sender, Seen& seen,
+                  const Connection& member, std::size_t target, Clock::time_point deadline) {
+  // Each frame carries the text plus more than 100 bytes (the event's JSON and the frame
+  // header): counting 100 underestimates what was sent, so the backlog is at least as computed.
+  constexpr std::size_t kOverhead = 100;
+  std::size_t sent = 0;
+  for (int round = 0; round < 320 && Clock::now() < deadline; ++round) {
+    for (int i = 0; i < 16; ++i) {
+      const std::string text = message_text(sender, round * 16 + i, Filler::kWide);
+      talker.say(text);
+      sent += text.size() + kOverhead;
+    }
+    read_messages(talker, seen.labels.size() + 16, seen);
+    if (!seen.failure.empty()) {
+      throw std::runtime_error("while filling a backlog: " + seen.failure);
+    }
+    const auto in_kernel = server_send_queue(server.port(), member.local_port());
+    if (!in_kernel) {
+      throw std::runtime_error("the server's end of the connection is not in /proc/net/tcp");
+    }
+    if (sent >= *in_kernel + member.unread() + target) {
+      return;
+    }
+  }
+  throw std::runtime_error("the kernel took everything: no backlog in the server after " +
+                           std::to_string(sent / 1024) + " KiB");
 }
 
 /// Checks that every member saw all `total` messages, intact, in one order, and each sender's
@@ -431,27 +465,38 @@ std::vector<Seen> chat_concurrently(std::vector<std::unique_ptr<ChatUser>>& memb
 
 // --- 1. Partial writes ---
 
-// A non-blocking server must cope with a socket that takes a few bytes at a time: every write
-// may be partial, and the rest must wait, in order, for the socket to be writable again while
-// the loop serves everybody else.
+// A non-blocking server must cope with a socket that takes a few bytes at a time: writes are
+// partial, and what the socket did not take waits in the connection's queue, in order, until it
+// is writable again, while the loop serves everybody else.
 TEST(EventLoop, AReaderTakingOneByteAtATimeGetsEveryMessageInTheRoomsOrder) {
   ServerProcess server({"--rate-limit", "0"});
   constexpr int kSenders = 3;
-  constexpr int kPerSender = 67;  // 201 messages of 200-2000 bytes: about 220 KiB
+  constexpr int kPerSender = 67;  // 201 messages of 200-1000 bytes
   constexpr auto kTotal = static_cast<std::size_t>(kSenders) * kPerSender;
-  const auto deadline = Clock::now() + 60s;
+  const auto deadline = Clock::now() + 90s;
 
-  // The kernel rounds a tiny SO_RCVBUF up to its minimum, a few KiB: far less than the room is
-  // about to receive, so the server's writes to this member stay partial.
+  // The kernel rounds a tiny SO_RCVBUF up to its minimum, a few KiB.
   Connection slow(server.port(), 1);
   FrameParser slow_frames;
   slow_frames.feed(open_chat(slow, server.port(), 1, deadline));
   await_event(slow, slow_frames, "room_changed", 1, deadline);  // it is in the room now
 
+  // Before it reads a byte, the first sender fills the kernel's buffers towards it, and then
+  // some: 128 KiB wait in the server. From then on every write to it is partial, and the room's
+  // messages queue behind what is waiting.
+  std::vector<std::unique_ptr<ChatUser>> senders;
+  senders.reserve(kSenders);
+  senders.push_back(std::make_unique<ChatUser>(server.port(), "alice"));
+  Seen backlog;
+  fill_backlog(server, *senders[0], kSenders, backlog, slow, std::size_t{128} * 1024, deadline);
+  for (int s = 1; s < kSenders; ++s) {
+    senders.push_back(std::make_unique<ChatUser>(server.port(), s % 2 == 0 ? "alice" : "bob"));
+  }
+
   Seen slow_seen;
   std::thread slow_reader([&] {
     try {
-      while (slow_seen.labels.size() < kTotal) {
+      while (slow_seen.labels.size() < backlog.labels.size() + kTotal) {
         record(slow_seen, await_event(slow, slow_frames, "new_message", 1, deadline));
       }
     } catch (const std::exception& error) {
@@ -459,14 +504,15 @@ TEST(EventLoop, AReaderTakingOneByteAtATimeGetsEveryMessageInTheRoomsOrder) {
           "after " + std::to_string(slow_seen.labels.size()) + " messages: " + error.what();
     }
   });
-
-  std::vector<std::unique_ptr<ChatUser>> senders;
-  senders.reserve(kSenders);
-  for (int s = 0; s < kSenders; ++s) {
-    senders.push_back(std::make_unique<ChatUser>(server.port(), s % 2 == 0 ? "alice" : "bob"));
-  }
   std::vector<Seen> seen = chat_concurrently(senders, kSenders, kPerSender);
   slow_reader.join();
+
+  // The one-byte reader got the backlog first, then the room's messages like everybody else.
+  const auto backlog_size = static_cast<std::ptrdiff_t>(backlog.labels.size());
+  ASSERT_GE(slow_seen.labels.size(), backlog.labels.size()) << slow_seen.failure;
+  EXPECT_TRUE(std::equal(backlog.labels.begin(), backlog.labels.end(), slow_seen.labels.begin()))
+      << "the backlog did not arrive first and in order";
+  slow_seen.labels.erase(slow_seen.labels.begin(), slow_seen.labels.begin() + backlog_size);
   seen.push_back(slow_seen);  // the last member: the one-byte reader
   expect_one_order(seen, kTotal);
 }
@@ -477,7 +523,7 @@ TEST(EventLoop, AReaderTakingOneByteAtATimeGetsEveryMessageInTheRoomsOrder) {
 // recording the chat messages in `seen`. Returns the close frame, or nullopt if the stream ended
 // (or `deadline` passed) first.
 std::optional<ServerFrame> read_until_close(Connection& slow, FrameParser& frames, Seen& seen,
-                                            Filler filler, Clock::time_point deadline) {
+                                            Clock::time_point deadline) {
   std::string bytes;
   for (int reads = 0; reads < 1'000'000; ++reads) {
     while (auto frame = frames.next()) {
@@ -487,7 +533,7 @@ std::optional<ServerFrame> read_until_close(Connection& slow, FrameParser& frame
       if (is_opcode(*frame, ws::Opcode::kText)) {
         const auto event = nlohmann::json::parse(frame->payload);
         if (event.at("type") == "new_message") {
-          record(seen, event.at("payload"), filler);
+          record(seen, event.at("payload"));
         }
       }
     }
@@ -534,8 +580,8 @@ TEST(EventLoop, AMemberWhoStopsReadingIsClosedWith1008OnceAMebibyteWaitsForIt) {
       alice.say(message_text(0, batches * kBatch + i, Filler::kWide));
       bob.say(message_text(1, batches * kBatch + i, Filler::kWide));
     }
-    read_messages(alice, room.labels.size() + kRound, room, Filler::kWide);
-    read_messages(bob, bob_seen.labels.size() + kRound, bob_seen, Filler::kWide);
+    read_messages(alice, room.labels.size() + kRound, room);
+    read_messages(bob, bob_seen.labels.size() + kRound, bob_seen);
     ASSERT_EQ(room.failure, "");
     ASSERT_EQ(bob_seen.failure, "");
     broadcast += kRound * message_text(0, 0, Filler::kWide).size();
@@ -551,8 +597,8 @@ TEST(EventLoop, AMemberWhoStopsReadingIsClosedWith1008OnceAMebibyteWaitsForIt) {
 
   // The room carries on without it.
   bob.say(message_text(1, batches * kBatch, Filler::kWide));
-  read_messages(alice, room.labels.size() + 1, room, Filler::kWide);
-  read_messages(bob, bob_seen.labels.size() + 1, bob_seen, Filler::kWide);
+  read_messages(alice, room.labels.size() + 1, room);
+  read_messages(bob, bob_seen.labels.size() + 1, bob_seen);
   EXPECT_EQ(room.failure, "");
   EXPECT_EQ(bob_seen.failure, "");
   EXPECT_EQ(room.labels.back(), "s1-" + std::to_string(batches * kBatch));
@@ -560,8 +606,7 @@ TEST(EventLoop, AMemberWhoStopsReadingIsClosedWith1008OnceAMebibyteWaitsForIt) {
   // Now it reads: what had reached it, then the close frame, unless its socket was still so
   // full that the close frame could not be written and the server had to end TCP without it.
   Seen slow_seen;
-  const auto close =
-      read_until_close(slow, slow_frames, slow_seen, Filler::kWide, Clock::now() + 10s);
+  const auto close = read_until_close(slow, slow_frames, slow_seen, Clock::now() + 10s);
   if (close) {
     EXPECT_EQ(close_code_of(*close), 1008);
     EXPECT_EQ(close_reason_of(*close), "slow consumer");
@@ -902,23 +947,7 @@ TEST(EventLoop, ShutdownClosesConnectionsInEveryStateAndExitsZero) {
       client_frame(ws::Opcode::kText, R"({"type":"change_room","payload":{"room":"backlog"}})"));
   await_event(queued, queued_frames, "room_changed", 4096, setup_deadline);
   Seen alice_seen;
-  std::size_t sent = 0;     // the frames' bytes, estimated: the text plus 150 bytes of JSON
-  std::size_t backlog = 0;  // of those, what neither kernel holds
-  constexpr std::size_t kBacklog = std::size_t{256} * 1024;
-  for (int batch = 0; batch < 300 && backlog < kBacklog && Clock::now() < setup_deadline; ++batch) {
-    for (int i = 0; i < 16; ++i) {
-      const std::string text = message_text(0, batch * 16 + i, Filler::kWide);
-      alice.say(text);
-      sent += text.size() + 150;
-    }
-    read_messages(alice, alice_seen.labels.size() + 16, alice_seen, Filler::kWide);
-    ASSERT_EQ(alice_seen.failure, "");
-    const auto in_kernel = server_send_queue(server.port(), queued.local_port());
-    ASSERT_TRUE(in_kernel) << "no server end for the member in /proc/net/tcp";
-    const std::size_t held = *in_kernel + queued.unread();
-    backlog = sent > held ? sent - held : 0;
-  }
-  ASSERT_GE(backlog, kBacklog) << "the kernel took everything: nothing waits in the server";
+  fill_backlog(server, alice, 0, alice_seen, queued, std::size_t{256} * 1024, setup_deadline);
   ASSERT_FALSE(server.wait_for_line("slow consumer", 0ms));
 
   // (c) upgraded and idle.
@@ -964,7 +993,7 @@ TEST(EventLoop, ShutdownClosesConnectionsInEveryStateAndExitsZero) {
   EXPECT_TRUE(halfway.closed_by_server(left()));
   // (e): what was queued, then 1001, unless its socket could not take the close frame in time.
   Seen queued_seen;
-  const auto close = read_until_close(queued, queued_frames, queued_seen, Filler::kWide, deadline);
+  const auto close = read_until_close(queued, queued_frames, queued_seen, deadline);
   if (close) {
     EXPECT_EQ(close_code_of(*close), 1001);
   } else {
