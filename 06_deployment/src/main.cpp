@@ -1,5 +1,5 @@
-// Stage 06: the chat server, the course's main program. Log in at POST /login, chat in rooms over
-// the WebSocket at /ws, over TLS and across servers if asked. Run with --help for the flags;
+// Stage 06: the chat server, ready to deploy. Log in at POST /login, chat in rooms over the
+// WebSocket at /ws, over TLS and across servers if asked. Run with --help for the flags;
 // --add-user manages the users file.
 #include <csignal>
 #include <cstdio>

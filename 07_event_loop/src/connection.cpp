@@ -64,10 +64,11 @@ void Connection::on_ready(std::uint32_t events) {
   if (finished_) {
     return;
   }
-  if ((events & EPOLLOUT) != 0) {
+  // EPOLLHUP and EPOLLERR come whatever was asked for: a write (or a read) reports the failure.
+  if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
     flush();
   }
-  if (!finished_ && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+  if (!finished_ && !input_closed_ && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
     read_input();
   }
   if (!finished_) {
@@ -110,6 +111,9 @@ void Connection::read_input() {
     return;
   }
   if (status == TryStatus::kEof || status == TryStatus::kError) {
+    // Nothing more will arrive, and level-triggered epoll would keep reporting the end: stop
+    // watching for input while what is queued goes out.
+    input_closed_ = true;
     session_->on_end(status);
     end_after_flush();
   } else if (status == TryStatus::kOk && transport_.secure()) {
@@ -194,6 +198,12 @@ void Connection::on_frame(SharedFrame frame) {
   }
 }
 
+void Connection::resumed() {
+  if (!finished_) {
+    rearm();
+  }
+}
+
 void Connection::rearm() {
   retired_.reset();
   Deadline next = session_->next_wakeup();
@@ -254,7 +264,7 @@ void Connection::flush() {
       return;
     }
   }
-  watch_for(true, pending);
+  watch_for(!input_closed_, pending);
   rearm();
 }
 

@@ -46,7 +46,7 @@ class Session {
 };
 
 /// An accepted connection, owned by its Worker and driven by its event loop.
-class Connection : public EventLoop::Handler {
+class Connection final : public EventLoop::Handler {
  public:
   /// `egress_limit`: the bytes that may wait for the socket (egress.hpp).
   Connection(Transport transport, std::uint64_t id, Worker& worker, std::size_t egress_limit);
@@ -64,6 +64,8 @@ class Connection : public EventLoop::Handler {
   void on_timer();
   void on_stop();
   void on_frame(SharedFrame frame);
+  /// Work done off the loop has come back to the session: its timer may have changed.
+  void resumed();
   /// Writes what is queued, as much as the socket takes (the loop calls this once per pass for
   /// every connection that queued something: all its frames go out in one system call).
   void flush();
@@ -113,7 +115,8 @@ class Connection : public EventLoop::Handler {
   std::uint32_t watched_ = 0;     // the epoll events asked for now
   bool registered_ = false;       // watched by the loop's epoll at all
   bool tls_ready_ = false;
-  bool dirty_ = false;  // queued bytes since the last flush: in the worker's list
+  bool input_closed_ = false;  // the peer closed its side (or the socket failed)
+  bool dirty_ = false;         // queued bytes since the last flush: in the worker's list
   bool shutdown_after_flush_ = false;
   bool end_after_flush_ = false;
   bool finished_ = false;

@@ -56,7 +56,7 @@ class EgressQueue {
 
   /// Views of up to `parts.size()` waiting frames, in order, the first one starting where the
   /// last write stopped. Returns how many it filled.
-  std::size_t gather(std::span<std::string_view> parts) const;
+  [[nodiscard]] std::size_t gather(std::span<std::string_view> parts) const;
 
   /// The socket took `bytes` more bytes: forget what has been written.
   void consume(std::size_t bytes);

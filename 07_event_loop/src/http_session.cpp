@@ -51,6 +51,9 @@ class HttpSession final : public Session {
       }
       return;
     }
+    if (state_ == State::kChecking) {
+      return;  // one request per connection: anything more waits for the answer, then goes
+    }
     const auto head_size = find_head_end(inbox);
     if (!head_size) {
       if (inbox.size() > kMaxRequestHeadSize) {
@@ -85,7 +88,7 @@ class HttpSession final : public Session {
   }
 
   void on_timer(Clock::time_point now) override {
-    if (state_ == State::kDone || now < deadline_) {
+    if (state_ == State::kDone || state_ == State::kChecking || now < deadline_) {
       return;
     }
     if (!connection_.secure_channel_ready()) {
@@ -117,13 +120,14 @@ class HttpSession final : public Session {
   void on_write_stalled() override { log("timed out sending the response"); }
 
   [[nodiscard]] Deadline next_wakeup() const override {
-    return state_ == State::kDone ? kNoDeadline : deadline_;
+    // A password being checked comes back on its own: the pool always finishes its jobs.
+    return state_ == State::kDone || state_ == State::kChecking ? kNoDeadline : deadline_;
   }
 
   [[nodiscard]] Clock::duration write_patience() const override { return kHandshakeTimeout; }
 
  private:
-  enum class State { kHead, kBody, kDone };
+  enum class State { kHead, kBody, kChecking, kDone };
 
   void log(const std::string& text) const { connection_.log(text); }
 
@@ -252,7 +256,26 @@ class HttpSession final : public Session {
                    request);
       return;
     }
-    if (!services_.users.check(username, password)) {
+    // The password's hash takes a fifth of a second: on the loop it would stall every connection
+    // the loop serves, so it is checked on the blocking pool, and the answer comes back here.
+    state_ = State::kChecking;
+    request_ = request;
+    const bool queued = connection_.worker().offload(
+        connection_.id(),
+        [&users = services_.users, username, password] { return users.check(username, password); },
+        [this, username](bool valid) { password_checked(username, valid); });
+    if (!queued) {
+      respond_json(503, {{"error", "too many logins in progress, try again"}}, request);
+    }
+  }
+
+  // The login's password has been checked: a one-time password, or 401.
+  void password_checked(const std::string& username, bool valid) {
+    if (state_ != State::kChecking) {
+      return;  // timed out or stopped meanwhile
+    }
+    const HttpRequest request = std::move(*request_);
+    if (!valid) {
       log("login failed for " + printable(username.substr(0, 64)));
       respond_json(401, {{"error", "invalid username or password"}}, request);
       return;

@@ -1,4 +1,4 @@
-// Stage 07: the chat server, the course's main program. Log in at POST /login, chat in rooms over
+// Stage 07: the chat server on one event loop per core. Log in at POST /login, chat in rooms over
 // the WebSocket at /ws, over TLS and across servers if asked. Run with --help for the flags;
 // --add-user manages the users file.
 #include <csignal>

@@ -62,7 +62,7 @@ void Server::run() {
       options_.threads > 0 ? options_.threads : std::max(1U, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < count; ++i) {
     workers_.push_back(
-        std::make_unique<Worker>(options_, services_, tls_ ? &*tls_ : nullptr, open_));
+        std::make_unique<Worker>(options_, services_, tls_ ? &*tls_ : nullptr, open_, blocking_));
   }
   spare_ = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   EventLoop& first = workers_.front()->loop();
@@ -148,7 +148,9 @@ void Server::accept_without_descriptors(int listener) {
   log_line(std::string("accept failed: ") + error_text(errno) +
            "; refusing one connection to keep the listener from spinning");
   spare_ = Fd();
-  Fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));  // closed again at once
+  {
+    const Fd dropped(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));  // closed at once
+  }
   spare_ = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "blocking_pool.hpp"
 #include "chat_services.hpp"
 #include "event_loop.hpp"
 #include "options.hpp"
@@ -16,6 +17,11 @@
 #include "worker.hpp"
 
 namespace ws {
+
+/// Threads for the work that must not run on a loop (hashing a login's password: PBKDF2 takes
+/// about 0.2 s of one core), and how many such jobs may wait before logins get 503.
+inline constexpr std::size_t kBlockingThreads = 2;
+inline constexpr std::size_t kBlockingQueue = 64;
 
 /// The chat server: one listening socket per address family, --threads event loops (workers)
 /// that share the connections out, and the services (rooms, users, one-time passwords) they
@@ -78,6 +84,8 @@ class Server {
   StopSignal stop_;
   std::atomic<std::size_t> open_{0};  // connections accepted and not yet ended, on every worker
   std::vector<std::unique_ptr<Worker>> workers_;
+  // Declared after the workers, so destroyed before them: its last jobs still post to them.
+  BlockingPool blocking_{kBlockingThreads, kBlockingQueue};
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::uint64_t next_id_ = 1;
   std::size_t next_worker_ = 0;

@@ -10,8 +10,8 @@
 namespace ws {
 
 Worker::Worker(const Options& options, ChatServices& services, const TlsContext* tls,
-               std::atomic<std::size_t>& open)
-    : options_(options), services_(services), tls_(tls), open_(open) {}
+               std::atomic<std::size_t>& open, BlockingPool& blocking)
+    : options_(options), services_(services), tls_(tls), open_(open), blocking_(blocking) {}
 
 void Worker::adopt(Fd socket, std::uint64_t id) {
   if (stopping_) {
@@ -41,6 +41,19 @@ void Worker::deliver(std::vector<std::uint64_t> ids, SharedFrame frame) {
         found->second->on_frame(frame);
       }
     }
+  });
+}
+
+bool Worker::offload(std::uint64_t id, std::function<bool()> work, std::function<void(bool)> then) {
+  return blocking_.submit([this, id, work = std::move(work), then = std::move(then)]() mutable {
+    const bool result = work();
+    loop_.post([this, id, result, then = std::move(then)] {
+      const auto found = connections_.find(id);
+      if (found != connections_.end() && !found->second->finished()) {
+        then(result);
+        found->second->resumed();
+      }
+    });
   });
 }
 

@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "blocking_pool.hpp"
 #include "chat_services.hpp"
 #include "connection.hpp"
 #include "egress.hpp"
@@ -31,9 +33,9 @@ inline constexpr std::size_t kEgressLimit = std::size_t{1024} * 1024;
 class Worker final : public FrameSink {
  public:
   /// `open` counts the server's connections across workers (--max-connections); `tls` is null
-  /// for plain TCP.
+  /// for plain TCP; `blocking` runs what must not run on the loop.
   Worker(const Options& options, ChatServices& services, const TlsContext* tls,
-         std::atomic<std::size_t>& open);
+         std::atomic<std::size_t>& open, BlockingPool& blocking);
 
   [[nodiscard]] EventLoop& loop() { return loop_; }
   [[nodiscard]] const Options& options() const { return options_; }
@@ -63,6 +65,9 @@ class Worker final : public FrameSink {
   void on_ready_later(std::uint64_t id, std::uint32_t events);
   /// The connection has ended: destroy it after this pass.
   void ended(Connection& connection) { ended_.push_back(connection.id()); }
+  /// Runs `work` on the blocking pool, then `then` with its result back on this loop, if
+  /// connection `id` is still open by then. False when the pool is full (nothing runs).
+  bool offload(std::uint64_t id, std::function<bool()> work, std::function<void(bool)> then);
   /// One buffer for every read on this loop: idle connections hold no read buffer.
   [[nodiscard]] std::span<char> read_buffer() { return read_buffer_; }
 
@@ -75,6 +80,7 @@ class Worker final : public FrameSink {
   ChatServices& services_;
   const TlsContext* tls_;
   std::atomic<std::size_t>& open_;
+  BlockingPool& blocking_;
   EventLoop loop_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> dirty_;

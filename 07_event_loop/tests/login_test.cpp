@@ -2,8 +2,12 @@
 // checks, users files. Every refusal happens before the upgrade, with an HTTP status.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "chat_client.hpp"
 #include "raw_client.hpp"
@@ -144,6 +148,39 @@ TEST(Login, ConnectionsOverTheLimitGet503BeforeAnything) {
     }
   }
   EXPECT_TRUE(served);
+}
+
+// A password hash (PBKDF2) takes a fifth of a second. On the loop it would stall every connection
+// the loop serves; on the blocking pool, the chat goes on while logins are checked.
+TEST(Login, PasswordsBeingHashedDoNotStallTheChat) {
+  const TempDir dir;
+  const std::string users = dir.file("users");
+  const ProgramResult added = run_program({WS_SERVER_PATH, "--users", users, "--add-user", "carol"},
+                                          "carols secret\ncarols secret\n");
+  ASSERT_EQ(added.code, 0) << added.output;
+  // One loop, so the chat and the logins share it.
+  ServerProcess server({"--users", users, "--threads", "1", "--rate-limit", "0"});
+  ChatUser carol(server.port(), "carol", "carols secret");
+
+  constexpr int kLogins = 4;
+  std::vector<std::future<std::chrono::steady_clock::time_point>> logins;
+  logins.reserve(kLogins);
+  for (int i = 0; i < kLogins; ++i) {
+    logins.push_back(std::async(std::launch::async, [&server] {
+      EXPECT_EQ(login(server.port(), "carol", "a wrong guess").status, 401);
+      return std::chrono::steady_clock::now();
+    }));
+  }
+  for (int i = 0; i < 5; ++i) {
+    carol.say("still here " + std::to_string(i));
+    EXPECT_EQ(carol.await("new_message").at("message"), "still here " + std::to_string(i));
+  }
+  const auto chatted = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_login{};
+  for (auto& done : logins) {
+    last_login = std::max(last_login, done.get());
+  }
+  EXPECT_LT(chatted, last_login) << "five chat round trips waited for the logins' password hashes";
 }
 
 TEST(Login, UsersFromAFileCreatedWithAddUser) {

@@ -119,6 +119,7 @@ TEST(ServerOutOfDescriptors, RefusesWithoutSpinningAndRecovers) {
       << std::generic_category().message(errno);
 
   std::vector<std::unique_ptr<RawClient>> refused;
+  refused.reserve(5);
   for (int i = 0; i < 5; ++i) {
     refused.push_back(std::make_unique<RawClient>(server.port()));  // queued by the kernel
   }
