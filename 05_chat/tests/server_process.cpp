@@ -104,6 +104,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
   const auto line = wait_for_line("listening on ", 10s);
   if (!line) {
     stop(SIGKILL);
+    reader_.join();
     throw std::runtime_error("server did not print its listening line");
   }
   port_ = static_cast<std::uint16_t>(std::stoi(line->substr(line->rfind(':') + 1)));

@@ -42,6 +42,8 @@ Checks a WebSocket server, in any language, against what a stage of the course e
                          port; the tester waits for it to listen and stops it at the end
   --url URL              check a server that is already running (loopback only); cases that
                          need to signal or read the server are skipped
+  --path PATH            with --server, the path of the WebSocket to check (default /, and
+                         /ws for the chat stages); with --url, the URL's path is the one
   --cases TEXT[|TEXT]    only the cases whose "group id title" contains one of these texts
                          (any case): --cases utf8, --cases '7.3|7.5', --cases 'login|chat'
   --list                 list the stage's groups and cases, run nothing
@@ -75,6 +77,7 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
       {"--stage", text(&options.stage)},
       {"--url", text(&options.url)},
       {"--server", text(&options.server)},
+      {"--path", text(&options.path)},
       {"--cases", text(&options.cases)},
       {"--protocol", text(&options.protocol)},
       {"--user", text(&options.user)},
@@ -124,6 +127,15 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
   }
   if (!options.list && options.url.empty() == options.server.empty()) {
     *error = "say which server to check: --server 'COMMAND {port}' or --url ws://127.0.0.1:PORT/";
+    return std::nullopt;
+  }
+  if (!options.path.empty() && !options.url.empty()) {
+    *error = "--path goes with --server; with --url, put the path in the URL";
+    return std::nullopt;
+  }
+  // RFC 6455 §3: the resource name is an absolute path (and maybe a query).
+  if (!options.path.empty() && !options.path.starts_with("/")) {
+    *error = "--path must start with '/', got '" + options.path + "'";
     return std::nullopt;
   }
   return options;

@@ -13,6 +13,7 @@ struct Options {
   std::string stage;     // --stage NN
   std::string url;       // --url ws://127.0.0.1:PORT/PATH
   std::string server;    // --server 'COMMAND ... {port}'
+  std::string path;      // --path /PATH: the WebSocket's path with --server ("": the stage's)
   std::string cases;     // --cases TEXT[|TEXT...]: cases containing one of them
   bool list = false;     // --list
   bool verbose = false;  // --verbose

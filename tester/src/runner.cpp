@@ -182,7 +182,7 @@ Target base_target(const Stage& stage, const Options& options) {
     base.path = url.path;
   } else {
     base.address.host = "127.0.0.1";
-    base.path = stage.chat ? "/ws" : "/";
+    base.path = !options.path.empty() ? options.path : stage.chat ? "/ws" : "/";
   }
   base.ping_period = options.ping_period;
   base.pong_wait = options.pong_wait;
