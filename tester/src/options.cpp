@@ -37,7 +37,7 @@ std::string usage() {
 
 Checks a WebSocket server, in any language, against what a stage of the course expects.
 
-  --stage NN             the stage whose expectations to check (01 ... 05)
+  --stage NN             the stage whose expectations to check (01 ... 07)
   --server 'CMD {port}'  start the server with this shell command, {port} replaced by a free
                          port; the tester waits for it to listen and stops it at the end
   --url URL              check a server that is already running (loopback only); cases that
