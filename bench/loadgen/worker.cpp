@@ -650,6 +650,10 @@ void Worker::fail(Connection& c, const std::string& reason, bool is_error) {
 void Worker::lost_by_server(Connection& c) {
   const bool was_live = c.ready && c.state == State::kOpen;
   ++stats_.closed_by_server;
+  if (stats_.first_error.empty()) {
+    stats_.first_error = "connection " + std::to_string(first_ + index_of(c)) +
+                         ": closed by the server without a close frame";
+  }
   close_socket(c);
   c.state = State::kClosed;
   forget(c, was_live);
