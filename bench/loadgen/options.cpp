@@ -130,6 +130,15 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       {"--connect-timeout", duration(options.connect_timeout)},
       {"--drain-timeout", duration(options.drain_timeout)},
       {"--threads", count(options.threads)},
+      {"--source-addresses",
+       [&](std::string_view v) {
+         std::uint64_t n = 0;
+         if (!parse_unsigned(v, n) || n == 0 || n > 254) {
+           return false;
+         }
+         options.source_addresses = static_cast<std::size_t>(n);
+         return true;
+       }},
       {"--publishers", count(options.publishers)},
       {"--window", count(options.window)},
       {"--login-path", text(options.login_path)},
@@ -202,6 +211,10 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
     error = "--port is required";
     return ParseOutcome::kError;
   }
+  if (options.source_addresses > 1 && !options.host.starts_with("127.")) {
+    error = "--source-addresses binds to 127.0.0.x: it needs a loopback --host";
+    return ParseOutcome::kError;
+  }
   if (options.mode == Mode::kPingPong) {
     options.in_flight = 1;
   }
@@ -252,6 +265,8 @@ flags (defaults in brackets):
   --connect-timeout D      [60s]
   --drain-timeout D        wait for messages in flight after the measurement [10s]
   --threads N              worker threads, each with its own epoll (not broadcast) [1]
+  --source-addresses N     bind the client sockets to 127.0.0.1 .. 127.0.0.N in turn, for
+                           more connections than one address has ephemeral ports (1-254) [1]
   --server-pid PID         sample this process's CPU time and memory around the measurement
   --label TEXT             copied into the JSON summary
 
@@ -263,7 +278,8 @@ broadcast:
   --origin URL             Origin header of the upgrade
   --ready-match TEXT       joined once a text message containing TEXT arrives; such messages
                            are not deliveries
-  --join-message TEXT      sent once joined
+  --join-message TEXT      sent once joined (any mode); {conn} is replaced by the
+                           connection's number, e.g. for a chat room of its own
   --publish-template TEXT  what a publisher sends; {msg} is replaced by the chat text [{msg}]
 )";
 }

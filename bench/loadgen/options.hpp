@@ -45,6 +45,10 @@ struct Options {
   Duration drain_timeout = std::chrono::seconds(10);
   /// Worker threads, each with its own epoll and its share of the connections (not broadcast).
   std::size_t threads = 1;
+  /// Loopback source addresses the client sockets are bound to in turn: 127.0.0.1 up to
+  /// 127.0.0.N. The kernel has about 28,000 ephemeral ports per source address for one server
+  /// address and port (net.ipv4.ip_local_port_range), so 100,000 connections need four or more.
+  std::size_t source_addresses = 1;
 
   // Broadcast: how to join a chat, and what to publish.
   std::size_t publishers = 1;
@@ -57,7 +61,8 @@ struct Options {
   /// A connection counts as joined once it receives a text message containing this (empty:
   /// joined as soon as the upgrade succeeds). Such messages never count as deliveries.
   std::string ready_match;
-  /// Sent once, right after joining (empty: nothing).
+  /// Sent once, right after joining (empty: nothing); "{conn}" is replaced by the connection's
+  /// number.
   std::string join_message;
   /// What a publisher sends; "{msg}" is replaced by the generated chat text.
   std::string publish_template = "{msg}";

@@ -404,6 +404,10 @@ bool Worker::open_socket(Connection& c) {
     fail(c, "not an IPv4 address: " + options_.host, false);
     return false;
   }
+  if (options_.source_addresses > 1 && !bind_source(c.fd, first_ + index)) {
+    fail(c, "bind: " + errno_text(errno), false);
+    return false;
+  }
   epoll_event event{};
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   event.data.u64 = event_data(c.generation, index);
@@ -417,6 +421,19 @@ bool Worker::open_socket(Connection& c) {
     return false;
   }
   return true;
+}
+
+bool Worker::bind_source(int fd, std::size_t global_index) const {
+  // Each source address has its own ephemeral ports. IP_BIND_ADDRESS_NO_PORT leaves the port to
+  // connect(), which picks it for the whole (source, destination) pair instead of reserving one
+  // for the source address alone.
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr =
+      htonl(INADDR_LOOPBACK + static_cast<std::uint32_t>(global_index % options_.source_addresses));
+  return ::bind(fd, reinterpret_cast<const sockaddr*>(&source), sizeof source) == 0;
 }
 
 std::uint16_t Worker::port_of(std::size_t index) const {
@@ -603,7 +620,9 @@ void Worker::on_ready(Connection& c) {
   ++live_;
   --in_progress_;
   if (!options_.join_message.empty()) {
-    send_owned(c, masked_frame(kOpText, options_.join_message, next_key()));
+    const std::string text =
+        replace_all(options_.join_message, "{conn}", std::to_string(first_ + index_of(c)));
+    send_owned(c, masked_frame(kOpText, text, next_key()));
     flush(c);
   }
 }
@@ -631,6 +650,10 @@ void Worker::fail(Connection& c, const std::string& reason, bool is_error) {
 void Worker::lost_by_server(Connection& c) {
   const bool was_live = c.ready && c.state == State::kOpen;
   ++stats_.closed_by_server;
+  if (stats_.first_error.empty()) {
+    stats_.first_error = "connection " + std::to_string(first_ + index_of(c)) +
+                         ": closed by the server without a close frame";
+  }
   close_socket(c);
   c.state = State::kClosed;
   forget(c, was_live);

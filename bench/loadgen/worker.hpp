@@ -164,6 +164,9 @@ class Worker {
   void close_socket(Connection& c);
   [[nodiscard]] static bool connecting(const Connection& c);
   [[nodiscard]] std::size_t index_of(const Connection& c) const;
+  /// Binds `fd` to the source address of connection `global_index` (--source-addresses);
+  /// false with errno set if bind fails.
+  [[nodiscard]] bool bind_source(int fd, std::size_t global_index) const;
   // The server port of the connection at `index`: --port and --also-port in turn.
   [[nodiscard]] std::uint16_t port_of(std::size_t index) const;
   /// The connection is gone: its slot is free for the next one to open, and (broadcast) it is
