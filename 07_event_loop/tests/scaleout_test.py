@@ -14,7 +14,6 @@ WS_REQUIRE_E2E=1.
 import asyncio
 import json
 import os
-import re
 import shutil
 import socket
 import ssl
@@ -295,8 +294,15 @@ class BehindNginx(unittest.IsolatedAsyncioTestCase):
             self.addAsyncCleanup(ws.close)
             await next_event(ws, "room_changed")
             users.append(ws)
-        upgraded = [sum(1 for line in list(server.lines) if re.search(r" upgraded as ", line))
-                    for server in self.servers]
+        # The servers' log lines arrive through reader threads, possibly after the events the
+        # clients already have: wait for all four, bounded.
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while True:
+            upgraded = [sum(1 for line in list(server.lines) if " upgraded as " in line)
+                        for server in self.servers]
+            if sum(upgraded) >= 4 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
         self.assertEqual(sum(upgraded), 4)
         self.assertTrue(all(count > 0 for count in upgraded),
                         f"round robin used both servers: {upgraded}")
