@@ -1,13 +1,24 @@
-// The permessage-deflate extension, RFC 7692: negotiating it in the opening handshake (§5, §7.1).
-// Everything here works on header values and does no I/O.
+// The permessage-deflate extension, RFC 7692: negotiating it in the opening handshake (§5, §7.1)
+// and transforming message payloads (§7.2): compressing what we send (§7.2.1) and inflating what
+// we receive (§7.2.2) under a size limit. Frames and RSV1 (§6) are the message layer's business;
+// everything here works on whole payloads or their fragments, and does no I/O.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+// zlib's stream type, kept out of this header so that its users need not include zlib.h.
+struct z_stream_s;
+
 namespace ws {
+
+// ---------------------------------------------------------------------------------------------
+// Negotiation
 
 /// The extension's registered name (RFC 7692 §7).
 inline constexpr std::string_view kPerMessageDeflate = "permessage-deflate";
@@ -82,5 +93,137 @@ struct DeflateAgreement {
 /// offers). Throws std::invalid_argument when `policy.window_bits` is outside 9-15.
 std::optional<DeflateAgreement> negotiate(const std::vector<ExtensionOffer>& offers,
                                           const ServerPolicy& policy);
+
+// ---------------------------------------------------------------------------------------------
+// Compression
+
+/// The memLevel zlib uses by default: 8 gives a 64 Ki-entry hash table (128 KiB) and 16 KiB of
+/// pending literals (64 KiB of buffer); 1 cuts both to 1/128th, at some cost in speed and size.
+inline constexpr int kDefaultMemLevel = 8;
+
+/// Compresses messages for one direction of one connection (RFC 7692 §7.2.1).
+/// With context takeover the LZ77 window carries over from one message to the next, so a message
+/// like an earlier one costs little; the Deflater must then see every message that direction
+/// sends, in order. With no context takeover it starts afresh for every message.
+/// Memory: 2^(window_bits+2) + 2^(mem_level+9) bytes plus about 6 KiB of state, all allocated by
+/// the constructor: 262 KiB at 15 bits and memLevel 8, 9 KiB at 9 bits and memLevel 1.
+class Deflater {
+ public:
+  /// `window_bits` 9-15 and `mem_level` 1-9, else std::invalid_argument. zlib cannot compress
+  /// raw DEFLATE with a 256-byte window (8); negotiate() never agrees to it. std::bad_alloc when
+  /// zlib cannot get its memory.
+  Deflater(int window_bits, bool no_context_takeover, int mem_level = kDefaultMemLevel);
+  ~Deflater();
+  Deflater(Deflater&&) noexcept;
+  Deflater& operator=(Deflater&&) noexcept;
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  /// The payload of one compressed message, whose first frame must carry RSV1 (§6.1). The
+  /// payload may be split into frames anywhere: the inflating side does not care where.
+  /// An empty message compresses to one byte, 0x00.
+  std::string compress(std::string_view message);
+
+ private:
+  struct StreamDeleter {
+    void operator()(z_stream_s* stream) const;
+  };
+  std::unique_ptr<z_stream_s, StreamDeleter> stream_;
+  bool no_context_takeover_;
+};
+
+/// Compresses one message with a fresh compressor: the same bytes Deflater(window_bits, true,
+/// mem_level).compress(message) gives. For a broadcast: one compression serves every receiver
+/// that agreed to server_no_context_takeover with a server_max_window_bits of at least
+/// `window_bits`, since no receiver's window then holds anything the payload could refer to.
+/// Each call sets up and frees a compressor (262 KiB at 15 bits and memLevel 8); a sender that
+/// broadcasts often keeps a Deflater with no context takeover instead.
+std::string compress_once(std::string_view message, int window_bits,
+                          int mem_level = kDefaultMemLevel);
+
+// ---------------------------------------------------------------------------------------------
+// Decompression
+
+/// Why a compressed message was refused: `code` is the close code to fail the connection with
+/// (RFC 6455 §7.4.1), `reason` a short text for the close frame and the log.
+/// 1009 (message too big): the message inflates past the limit.
+/// 1007 (invalid payload data): the payload is not valid DEFLATE data, or refers to bytes the
+/// agreed window does not hold.
+struct InflateError {
+  std::uint16_t code = 0;
+  std::string reason;
+
+  friend bool operator==(const InflateError&, const InflateError&) = default;
+};
+
+/// Inflates received messages for one connection (RFC 7692 §7.2.2), fragment by fragment, never
+/// holding more than `max_message` + 1 inflated bytes: a message is refused once it passes the
+/// limit, before zlib inflates any further. Memory besides the message: about 7 KiB of state, and
+/// a 2^window_bits window from the first message on.
+///
+///     inflater.feed(first_fragment);   // the payload of the frame with RSV1 set
+///     inflater.feed(next_fragment);    // each continuation frame's payload, as it comes
+///     inflater.finish();               // at the frame with FIN set
+///     std::string text = inflater.take_message();
+///
+/// feed() appends what it inflates to message(), so a text message's UTF-8 can be checked piece
+/// by piece, as the uncompressed reader does. The first feed() or finish() after a finish() starts
+/// a new message. Once feed() or finish() has reported an error the Inflater is failed for good:
+/// every later call reports it again, and message() is empty.
+class Inflater {
+ public:
+  /// The most zlib may write per call; the limit is checked between calls.
+  static constexpr std::size_t kChunkSize = std::size_t{16} * 1024;
+
+  /// `window_bits` 8-15 (else std::invalid_argument): the client's agreed window or any larger
+  /// one, since a stream made with a smaller window inflates fine in a larger one.
+  /// `max_message` bounds each message's inflated size. std::bad_alloc when zlib gets no memory.
+  Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message);
+  ~Inflater();
+  Inflater(Inflater&&) noexcept;
+  Inflater& operator=(Inflater&&) noexcept;
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+
+  /// Inflates one fragment of the current message's payload. Returns nullopt when all of it was
+  /// taken, or the error that stopped it (1009 as soon as the message passes `max_message`, before
+  /// inflating further; 1007 for data that is not DEFLATE).
+  std::optional<InflateError> feed(std::string_view fragment);
+
+  /// Ends the current message: appends the 0x00 0x00 0xff 0xff that the sender removed (§7.2.2)
+  /// and inflates what it releases. Returns nullopt when the message is complete, else the error
+  /// (1007 also for a payload that stops in the middle of a DEFLATE block). Afterwards the next
+  /// message may start; with no context takeover the window is emptied first.
+  std::optional<InflateError> finish();
+
+  /// The current message, as much of it as has been inflated.
+  [[nodiscard]] const std::string& message() const;
+
+  /// Hands over the message and leaves message() empty (and its memory freed).
+  std::string take_message();
+
+  /// Bytes zlib has written for the current message, including any past the limit: never more
+  /// than `max_message` + 1, which is how the limit holds against an inflate bomb.
+  [[nodiscard]] std::uint64_t inflated_size() const;
+
+ private:
+  struct StreamDeleter {
+    void operator()(z_stream_s* stream) const;
+  };
+
+  void begin_message();
+  std::optional<InflateError> inflate_input(std::string_view input);
+  void restart_stream();
+  std::optional<InflateError> fail(InflateError error);
+
+  std::unique_ptr<z_stream_s, StreamDeleter> stream_;
+  bool no_context_takeover_;
+  std::uint64_t max_message_;
+  std::string message_;
+  std::uint64_t inflated_ = 0;
+  bool needs_tail_ = false;    // input went in since inflate last stood between blocks
+  bool message_done_ = false;  // finish() succeeded: the next feed() starts a new message
+  std::optional<InflateError> error_;
+};
 
 }  // namespace ws

@@ -1,15 +1,28 @@
-// permessage-deflate, RFC 7692: parsing Sec-WebSocket-Extensions and negotiation (§5, §7.1), with
-// the offers of the Autobahn testsuite's cases 13.1-13.7.
+// permessage-deflate, RFC 7692: negotiation (§5, §7.1) with the offers of the Autobahn testsuite's
+// cases 13.1-13.7, compression (§7.2.1), inflation under a size limit (§7.2.2), and the RFC's
+// worked examples (§7.2.3).
 #include "permessage_deflate.hpp"
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace ws {
 namespace {
+
+// "f2 48 cd c9" -> the four bytes, as the RFC writes them.
+std::string from_hex(std::string_view hex) {
+  std::string bytes;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 3) {
+    bytes += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return bytes;
+}
 
 std::vector<ExtensionOffer> parse(std::string_view header) {
   std::string error;
@@ -21,6 +34,63 @@ std::vector<ExtensionOffer> parse(std::string_view header) {
 std::optional<DeflateAgreement> negotiate(std::string_view header, const ServerPolicy& policy) {
   return negotiate(parse(header), policy);
 }
+
+// A chat event like those the server broadcasts.
+std::string chat_event(std::string_view from, std::string_view message, std::string_view sent) {
+  return R"({"type":"new_message","payload":{"from":")" + std::string(from) + R"(","message":")" +
+         std::string(message) + R"(","room":"general","sent":")" + std::string(sent) + R"("}})";
+}
+
+// About `size` bytes of JSON lines that vary the way chat traffic does.
+std::string json_lines(std::size_t size) {
+  static constexpr std::array<std::string_view, 8> kWords = {
+      "hello", "the", "meeting", "moved", "to", "three", "o'clock", "see you"};
+  std::mt19937 random(7);
+  std::string text;
+  while (text.size() < size) {
+    std::string message;
+    for (int word = 0; word < 6; ++word) {
+      message += std::string(kWords.at(random() % kWords.size())) + " ";
+    }
+    const std::string from = "user" + std::to_string(random() % 100);
+    const std::string sent = "2026-12-07T11:" + std::to_string(10 + random() % 50) + ":" +
+                             std::to_string(10 + random() % 50) + "." +
+                             std::to_string(100 + random() % 900) + "Z";
+    text += chat_event(from, message, sent) + "\n";
+  }
+  return text;
+}
+
+std::string random_bytes(std::size_t size) {
+  std::mt19937 random(11);
+  std::string bytes(size, '\0');
+  for (char& byte : bytes) {
+    byte = static_cast<char>(random() & 0xFFU);
+  }
+  return bytes;
+}
+
+// Inflates one whole message, fed as the given fragments; "" when it fails (which is reported).
+std::string inflate_fragments(Inflater& inflater, const std::vector<std::string_view>& fragments) {
+  for (const std::string_view fragment : fragments) {
+    if (const auto error = inflater.feed(fragment)) {
+      ADD_FAILURE() << "feed: " << error->code << " " << error->reason;
+      return {};
+    }
+  }
+  if (const auto error = inflater.finish()) {
+    ADD_FAILURE() << "finish: " << error->code << " " << error->reason;
+    return {};
+  }
+  return inflater.take_message();
+}
+
+std::string inflate_whole(Inflater& inflater, std::string_view payload) {
+  return inflate_fragments(inflater, {payload});
+}
+
+constexpr std::size_t kKiB = 1024;
+constexpr std::uint64_t kLimit = std::uint64_t{16} * 1024 * kKiB;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing Sec-WebSocket-Extensions
@@ -264,6 +334,247 @@ TEST(Negotiation, RejectsAPolicyWindowOutside9To15) {
                std::invalid_argument);
   EXPECT_THROW(negotiate(kDefaultOffer, ServerPolicy{CompressionMode::kContextTakeover, 16}),
                std::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worked examples of RFC 7692 §7.2.3
+
+TEST(Deflater, CompressesHelloAsInRfc7692Section7231) {
+  // §7.2.3.1: "Hello" in one compressed block, with 0x00 0x00 0xff 0xff removed.
+  EXPECT_EQ(Deflater(15, true).compress("Hello"), from_hex("f2 48 cd c9 c9 07 00"));
+  EXPECT_EQ(compress_once("Hello", 15), from_hex("f2 48 cd c9 c9 07 00"));
+}
+
+TEST(Deflater, SharesTheWindowAsInRfc7692Section7232) {
+  // §7.2.3.2: with context takeover the second "Hello" is a back-reference to the first.
+  Deflater deflater(15, false);
+  EXPECT_EQ(deflater.compress("Hello"), from_hex("f2 48 cd c9 c9 07 00"));
+  EXPECT_EQ(deflater.compress("Hello"), from_hex("f2 00 11 00 00"));
+}
+
+TEST(Inflater, InflatesEveryExampleOfRfc7692Section723) {
+  for (const std::string_view hex : {
+           "f2 48 cd c9 c9 07 00",                    // §7.2.3.1: one compressed block
+           "00 05 00 fa ff 48 65 6c 6c 6f 00",        // §7.2.3.3: a stored block
+           "f3 48 cd c9 c9 07 00 00",                 // §7.2.3.4: BFINAL set to 1
+           "f2 48 05 00 00 00 ff ff ca c9 c9 07 00",  // §7.2.3.5: two blocks
+       }) {
+    SCOPED_TRACE(hex);
+    Inflater inflater(15, false, kLimit);
+    EXPECT_EQ(inflate_whole(inflater, from_hex(hex)), "Hello");
+  }
+}
+
+TEST(Inflater, KeepsTheWindowWithContextTakeoverAsInRfc7692Section7232) {
+  Inflater inflater(15, false, kLimit);
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f2 48 cd c9 c9 07 00")), "Hello");
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f2 00 11 00 00")), "Hello");
+}
+
+TEST(Inflater, KeepsTheWindowAcrossABlockWithBfinalSet) {
+  // §7.2.3.4's message ends its DEFLATE stream; the next message may still refer back to it.
+  Inflater inflater(15, false, kLimit);
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f3 48 cd c9 c9 07 00 00")), "Hello");
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f2 00 11 00 00")), "Hello");
+  // Without the byte that begins an empty stored block, the stream simply ended: accepted.
+  Inflater lenient(15, false, kLimit);
+  EXPECT_EQ(inflate_whole(lenient, from_hex("f3 48 cd c9 c9 07 00")), "Hello");
+  EXPECT_EQ(inflate_whole(lenient, from_hex("f2 00 11 00 00")), "Hello");
+}
+
+TEST(Inflater, TakesAWindowOf256Bytes) {
+  // A client may agree to client_max_window_bits=8 (§7.1.2.2): zlib inflates with that window.
+  Inflater inflater(8, false, kLimit);
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f2 48 cd c9 c9 07 00")), "Hello");
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f2 00 11 00 00")), "Hello");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compression
+
+TEST(Deflater, ShrinksARepeatedMessageOnlyWithContextTakeover) {
+  const std::string event = chat_event("alice", "see you at three", "2026-12-07T11:18:31.079Z");
+  Deflater takeover(15, false);
+  const std::string first = takeover.compress(event);
+  const std::string second = takeover.compress(event);
+  EXPECT_LT(second.size(), first.size() / 4);
+
+  Deflater fresh(15, true);
+  EXPECT_EQ(fresh.compress(event), first);
+  EXPECT_EQ(fresh.compress(event), first);
+}
+
+TEST(Deflater, CompressesAnEmptyMessageToOneByte) {
+  EXPECT_EQ(Deflater(15, true).compress(""), from_hex("00"));
+  Inflater inflater(15, false, kLimit);
+  EXPECT_EQ(inflate_whole(inflater, from_hex("00")), "");
+}
+
+TEST(Deflater, RejectsWindowsAndMemLevelsZlibCannotUse) {
+  EXPECT_THROW(Deflater(8, true), std::invalid_argument);  // raw deflate has no 256-byte window
+  EXPECT_THROW(Deflater(16, true), std::invalid_argument);
+  EXPECT_THROW(Deflater(15, true, 0), std::invalid_argument);
+  EXPECT_THROW(Deflater(15, true, 10), std::invalid_argument);
+  EXPECT_THROW(Inflater(7, true, kLimit), std::invalid_argument);
+  EXPECT_THROW(Inflater(16, true, kLimit), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips
+
+TEST(RoundTrip, InflatesWhateverWayThePayloadIsSplit) {
+  const std::vector<std::string> messages = {"", "Hello", json_lines(100 * kKiB),
+                                             random_bytes(4 * kKiB)};
+  Inflater inflater(15, true, kLimit);  // no context takeover: each split is a fresh message
+  for (const std::string& message : messages) {
+    const std::string payload = compress_once(message, 15);
+    SCOPED_TRACE(std::to_string(message.size()) + " bytes, " + std::to_string(payload.size()) +
+                 " compressed");
+    for (std::size_t at = 0; at <= payload.size(); ++at) {
+      const std::string_view view(payload);
+      if (inflate_fragments(inflater, {view.substr(0, at), view.substr(at)}) != message) {
+        ADD_FAILURE() << "split at " << at;
+        break;
+      }
+    }
+  }
+}
+
+TEST(RoundTrip, InflatesAPayloadFedOneByteAtATime) {
+  for (const std::string& message : {json_lines(20 * kKiB), random_bytes(2 * kKiB)}) {
+    const std::string payload = compress_once(message, 15);
+    std::vector<std::string_view> bytes;
+    for (std::size_t i = 0; i < payload.size(); ++i) {
+      bytes.push_back(std::string_view(payload).substr(i, 1));
+    }
+    Inflater inflater(15, false, kLimit);
+    EXPECT_EQ(inflate_fragments(inflater, bytes), message);
+  }
+}
+
+TEST(RoundTrip, CarriesManyMessagesForEveryWindowAndTakeover) {
+  const std::string text = json_lines(64 * kKiB);
+  for (int bits = 9; bits <= 15; ++bits) {
+    for (const bool no_takeover : {false, true}) {
+      SCOPED_TRACE("window " + std::to_string(bits) + (no_takeover ? ", no takeover" : ""));
+      Deflater deflater(bits, no_takeover, bits % 2 == 0 ? 1 : kDefaultMemLevel);
+      Inflater inflater(bits, no_takeover, kLimit);
+      for (std::size_t start = 0; start < text.size(); start += 1500) {
+        const std::string message = text.substr(start, 3000);
+        ASSERT_EQ(inflate_whole(inflater, deflater.compress(message)), message) << start;
+      }
+    }
+  }
+}
+
+TEST(RoundTrip, InflatesAStreamMadeWithASmallerWindow) {
+  // §7.1.2.2: the client's window is a maximum; an inflater with a larger one reads it.
+  const std::string text = json_lines(16 * kKiB);
+  Deflater deflater(9, false);
+  Inflater inflater(15, false, kLimit);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(inflate_whole(inflater, deflater.compress(text)), text);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The size limit
+
+TEST(Inflater, AcceptsAMessageOfExactlyTheLimitAndRefusesOneByteMoreWith1009) {
+  const std::string at_limit(1000, 'a');
+  Inflater inflater(15, false, 1000);
+  EXPECT_EQ(inflate_whole(inflater, compress_once(at_limit, 15)), at_limit);
+
+  Inflater strict(15, false, 1000);
+  const auto error = strict.feed(compress_once(at_limit + "a", 15));
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, 1009);
+  EXPECT_EQ(error->reason, "message over 1000 bytes once inflated");
+}
+
+TEST(Inflater, StopsAnInflateBombAtTheLimit) {
+  // 8 MiB of zeros compress to a few KiB; the limit is 1 MiB.
+  constexpr std::uint64_t kSmallLimit = std::uint64_t{1} << 20;
+  const std::string bomb = compress_once(std::string(std::size_t{8} << 20, '\0'), 15);
+  EXPECT_LT(bomb.size(), 10 * kKiB);
+
+  Inflater inflater(15, false, kSmallLimit);
+  const auto error = inflater.feed(bomb);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, 1009);
+  EXPECT_GT(inflater.inflated_size(), kSmallLimit);
+  EXPECT_LE(inflater.inflated_size(), kSmallLimit + Inflater::kChunkSize);
+  EXPECT_TRUE(inflater.message().empty());  // the partial message is dropped at once
+  // Failed for good.
+  EXPECT_EQ(inflater.feed("more"), error);
+  EXPECT_EQ(inflater.finish(), error);
+}
+
+TEST(Inflater, StopsABombOfAGibibyteFedInFragments) {
+  // A payload that would inflate to 1 GiB: after the first MiB of zeros, every further MiB
+  // compresses to the same bytes (the window holds nothing but zeros), so the bomb is built by
+  // repeating them rather than by compressing a gibibyte. Inside one message each flushed piece
+  // keeps its 0x00 0x00 0xff 0xff; only the message's last loses it (§7.2.1).
+  Deflater deflater(15, false);
+  const std::string mebibyte(std::size_t{1} << 20, '\0');
+  const std::string tail = from_hex("00 00 ff ff");
+  const std::string first = deflater.compress(mebibyte) + tail;
+  const std::string repeat = deflater.compress(mebibyte) + tail;
+  ASSERT_EQ(deflater.compress(mebibyte) + tail, repeat);
+  EXPECT_LT(repeat.size(), 1100U);  // 1 MiB in about 1 KiB: the most DEFLATE can do
+
+  Inflater inflater(15, false, kLimit);
+  ASSERT_FALSE(inflater.feed(first));
+  std::optional<InflateError> error;
+  std::size_t fed = 1;
+  for (; fed < 1024 && !error; ++fed) {
+    error = inflater.feed(repeat);
+  }
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, 1009);
+  EXPECT_EQ(fed, 17U);  // stopped in the 17th MiB, with 16 MiB allowed
+  EXPECT_LE(inflater.inflated_size(), kLimit + Inflater::kChunkSize);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corrupt data
+
+TEST(Inflater, RefusesCorruptDataWith1007) {
+  const std::string text = json_lines(8 * kKiB);
+  const std::string payload = compress_once(text, 15);
+  for (const std::string& corrupt : {
+           from_hex("07"),                                     // block type 11, reserved
+           from_hex("00 05 00 00 00 48 65 6c 6c 6f"),          // stored length != ~its complement
+           payload.substr(0, payload.size() - 5),              // cut short inside a block
+           from_hex("f2 48 cd c9 c9 07 00") + "\xff\xff\xff",  // garbage after the flush
+       }) {
+    SCOPED_TRACE(corrupt.size());
+    Inflater inflater(15, false, kLimit);
+    auto error = inflater.feed(corrupt);
+    if (!error) {
+      error = inflater.finish();
+    }
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->code, 1007);
+    EXPECT_TRUE(error->reason.starts_with("invalid compressed data: ")) << error->reason;
+    EXPECT_EQ(inflater.finish(), error);  // failed for good
+  }
+}
+
+TEST(Inflater, RefusesABackReferenceIntoAWindowItWasToldToEmpty) {
+  // §7.2.3.2's second message refers to the first: with no context takeover it is corrupt.
+  Inflater inflater(15, true, kLimit);
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f2 48 cd c9 c9 07 00")), "Hello");
+  const auto error = inflater.feed(from_hex("f2 00 11 00 00"));
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, 1007);
+  EXPECT_EQ(error->reason, "invalid compressed data: invalid distance too far back");
+}
+
+TEST(Inflater, TreatsAnEmptyPayloadAsAnEmptyMessage) {
+  Inflater inflater(15, false, kLimit);
+  EXPECT_EQ(inflate_whole(inflater, ""), "");
+  EXPECT_EQ(inflate_whole(inflater, from_hex("f2 48 cd c9 c9 07 00")), "Hello");
 }
 
 }  // namespace
