@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <new>
 #include <stdexcept>
 #include <utility>
@@ -471,7 +472,20 @@ std::string Deflater::compress(std::string_view message) {
 }
 
 std::string compress_once(std::string_view message, int window_bits, int mem_level) {
-  return Deflater(window_bits, true, mem_level).compress(message);
+  // One compressor per thread and setting, started afresh after every message: the bytes of a
+  // new one, without setting up (and allocating) a new one per message.
+  thread_local std::map<std::pair<int, int>, Deflater> compressors;
+  const std::pair<int, int> setting{window_bits, mem_level};
+  auto found = compressors.find(setting);
+  if (found == compressors.end()) {
+    found = compressors.emplace(setting, Deflater(window_bits, true, mem_level)).first;
+  }
+  try {
+    return found->second.compress(message);
+  } catch (...) {
+    compressors.erase(found);  // its stream stopped halfway: never use it again
+    throw;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -132,12 +132,12 @@ class Deflater {
   bool no_context_takeover_;
 };
 
-/// Compresses one message with a fresh compressor: the same bytes Deflater(window_bits, true,
+/// Compresses one message on its own: the same bytes Deflater(window_bits, true,
 /// mem_level).compress(message) gives. For a broadcast: one compression serves every receiver
 /// that agreed to server_no_context_takeover with a server_max_window_bits of at least
 /// `window_bits`, since no receiver's window then holds anything the payload could refer to.
-/// Each call sets up and frees a compressor (262 KiB at 15 bits and memLevel 8); a sender that
-/// broadcasts often keeps a Deflater with no context takeover instead.
+/// Each thread keeps one compressor per setting for these calls (262 KiB at 15 bits and
+/// memLevel 8), reset after every message.
 std::string compress_once(std::string_view message, int window_bits,
                           int mem_level = kDefaultMemLevel);
 
