@@ -1,8 +1,10 @@
 // Browser test: two users, each in a browser context of their own (Debian's Chromium driven
 // headless by playwright-core), log in over HTTP, connect with their one-time passwords and chat.
 // A message reaches every member of the sender's room and nobody else, the room selector moves a
-// user (with the new room's history), and a wrong password is reported. Run directly
-// (`node browser.test.mjs`) with WS_SERVER set; exit code 77 means skipped.
+// user (with the new room's history), and a wrong password is reported. Chromium offers
+// permessage-deflate and the server's answer is checked as Chromium received it, so the whole
+// chat runs compressed. Run directly (`node browser.test.mjs`) with WS_SERVER set; exit code 77
+// means skipped.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -33,6 +35,29 @@ async function openChat(browser, url) {
   page.setDefaultTimeout(kStepTimeoutMs);
   await page.goto(url);
   return page;
+}
+
+/**
+ * Records the WebSocket handshakes of `page` as Chromium sends and receives them (through the
+ * DevTools protocol): a list of { request, response } header objects, filled in as they happen.
+ */
+async function recordHandshakes(page) {
+  const handshakes = [];
+  const devtools = await page.context().newCDPSession(page);
+  await devtools.send('Network.enable');
+  devtools.on('Network.webSocketWillSendHandshakeRequest',
+              ({ requestId, request }) => handshakes.push({ requestId, request: request.headers }));
+  devtools.on('Network.webSocketHandshakeResponseReceived', ({ requestId, response }) => {
+    const handshake = handshakes.find((entry) => entry.requestId === requestId);
+    if (handshake) handshake.response = response.headers;
+  });
+  return handshakes;
+}
+
+/** A header's value from a DevTools headers object, whatever the case of its name. */
+function header(headers, name) {
+  const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : headers[key];
 }
 
 /** Fills in the login form and submits it. */
@@ -86,6 +111,7 @@ test('two users chat in a room, switch rooms, and a wrong password is refused',
     browser = await launchBrowser();
     const alice = await openChat(browser, server.url);
     const bob = await openChat(browser, server.url);
+    const handshakes = await recordHandshakes(alice);
 
     // A wrong password: the 401's error is shown, and the login form stays.
     await logIn(alice, 'alice', 'not-the-password');
@@ -96,6 +122,13 @@ test('two users chat in a room, switch rooms, and a wrong password is refused',
     // Both log in and land in `general`, each seeing the other among the members.
     await logIn(alice, 'alice', 'wonderland');
     await waitInRoom(alice, 'general');
+    // Chromium offered permessage-deflate (RFC 7692 §5) and received the server's agreement:
+    // every frame of this chat, both ways, may now be compressed.
+    assert.equal(handshakes.length, 1);
+    assert.match(header(handshakes[0].request, 'Sec-WebSocket-Extensions'), /^permessage-deflate\b/);
+    assert.equal(header(handshakes[0].response, 'Sec-WebSocket-Extensions'),
+                 'permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+    await server.waitForLine(/ upgraded as alice with permessage-deflate; /);
     assert.equal(await alice.textContent('#notice'), '', 'the login error is cleared');
     await logIn(bob, 'bob', 'builder');
     await waitInRoom(bob, 'general');

@@ -1,4 +1,5 @@
-// The opening handshake, RFC 6455 §4.2: the accept key and every reason to refuse an upgrade.
+// The opening handshake, RFC 6455 §4.2: the accept key and every reason to refuse an upgrade,
+// and permessage-deflate's negotiation in the 101 (RFC 7692 §5).
 #include "handshake.hpp"
 
 #include <gtest/gtest.h>
@@ -136,6 +137,66 @@ TEST(Handshake, TellsUpgradeAttemptsFromPageRequests) {
   EXPECT_TRUE(looks_like_upgrade(parse(rfc_request())));
   EXPECT_TRUE(looks_like_upgrade(parse(rfc_request("Upgrade:"))));  // still has the key
   EXPECT_FALSE(looks_like_upgrade(parse("GET / HTTP/1.1\r\nHost: x\r\n\r\n")));
+}
+
+// --- permessage-deflate (RFC 7692 §5): the offer's answer in the 101 ---
+
+const ServerPolicy kDefaultPolicy{CompressionMode::kNoContextTakeover, 15};
+
+std::string with_extensions(const std::string& value) {
+  return rfc_request("Sec-WebSocket-Version:",
+                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: " + value + "\r\n");
+}
+
+TEST(Handshake, AnswersAChromiumOfferWithTheAgreedParameters) {
+  // What Chromium and Firefox offer on every connection.
+  const auto decision = evaluate_upgrade(
+      parse(with_extensions("permessage-deflate; client_max_window_bits")), {}, kDefaultPolicy);
+  ASSERT_EQ(decision.status, 101);
+  ASSERT_TRUE(decision.compression);
+  EXPECT_NE(decision.response.find("\r\nSec-WebSocket-Extensions: permessage-deflate; "
+                                   "server_no_context_takeover; client_no_context_takeover\r\n"),
+            std::string::npos)
+      << decision.response;
+}
+
+TEST(Handshake, DeclinesWhatItCannotHonourWithoutAnExtensionsHeader) {
+  for (const char* offer : {"permessage-deflate; server_max_window_bits=8", "x-webkit-deflate-frame",
+                            "permessage-deflate; foo=1"}) {
+    const auto decision = evaluate_upgrade(parse(with_extensions(offer)), {}, kDefaultPolicy);
+    EXPECT_EQ(decision.status, 101) << offer;
+    EXPECT_FALSE(decision.compression) << offer;
+    EXPECT_EQ(decision.response.find("Sec-WebSocket-Extensions"), std::string::npos) << offer;
+  }
+}
+
+TEST(Handshake, JoinsSeveralExtensionHeaderLinesIntoOneList) {
+  // The first line's offer cannot be honoured; the second line's is taken.
+  const auto decision = evaluate_upgrade(
+      parse(rfc_request("Sec-WebSocket-Version:",
+                        "Sec-WebSocket-Version: 13\r\n"
+                        "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n"
+                        "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n")),
+      {}, kDefaultPolicy);
+  ASSERT_TRUE(decision.compression);
+  EXPECT_EQ(decision.compression->params.server_max_window_bits, 10);
+}
+
+TEST(Handshake, RefusesAnExtensionsHeaderThatDoesNotParseWith400) {
+  const auto decision = evaluate_upgrade(
+      parse(with_extensions("permessage-deflate; server_max_window_bits=\"10")), {},
+      kDefaultPolicy);
+  EXPECT_EQ(decision.status, 400);
+  EXPECT_EQ(decision.reason.rfind("malformed Sec-WebSocket-Extensions: ", 0), 0U) << decision.reason;
+}
+
+TEST(Handshake, IgnoresExtensionsWhenCompressionIsOff) {
+  const auto decision =
+      evaluate_upgrade(parse(with_extensions("permessage-deflate; \"broken")), {},
+                       ServerPolicy{CompressionMode::kOff, 15});
+  EXPECT_EQ(decision.status, 101);
+  EXPECT_FALSE(decision.compression);
+  EXPECT_EQ(decision.response.find("Sec-WebSocket-Extensions"), std::string::npos);
 }
 
 }  // namespace

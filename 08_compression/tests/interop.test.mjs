@@ -1,6 +1,8 @@
 // Interop test: npm's `ws` as chat clients with the page's Origin: log in over HTTP, connect with
 // the one-time password, chat, switch rooms; a foreign Origin is refused with 403 before the
-// upgrade. Run directly (`node interop.test.mjs`) with WS_SERVER set; exit code 77 means skipped.
+// upgrade. With `perMessageDeflate`, ws negotiates compression and compresses every message both
+// ways, in each of the server's modes. Run directly (`node interop.test.mjs`) with WS_SERVER set;
+// exit code 77 means skipped.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -76,9 +78,44 @@ test('a foreign Origin gets 403 before the upgrade', { timeout: 30_000 }, async 
   }
 });
 
-// connect() from the harness, with an Origin header like a browser page sends.
-async function connectWithOrigin(url, origin) {
-  const ws = new WebSocket(url, { origin });
+test('ws compresses the chat both ways in each compression mode', { timeout: 30_000 }, async () => {
+  // ws offers "permessage-deflate; client_max_window_bits"; threshold 0 makes it compress every
+  // message, however short (its default leaves messages under 1 KiB uncompressed).
+  const agreed = {
+    'no-context-takeover': 'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
+    'context-takeover': 'permessage-deflate',
+  };
+  for (const [mode, extensions] of Object.entries(agreed)) {
+    const server = await startServer(['--compression', mode]);
+    try {
+      const origin = server.url.replace(/\/$/, '');
+      const open = async (user) => {
+        const ws = await connectWithOrigin(`${server.wsUrl}ws?otp=${await login(server, user)}`,
+                                           origin, { perMessageDeflate: { threshold: 0 } });
+        assert.equal(ws.extensions, 'permessage-deflate', `${mode}: ws accepted the answer`);
+        assert.equal(ws.upgradeHeaders['sec-websocket-extensions'], extensions, mode);
+        await nextEvent(ws, 'room_changed');
+        return ws;
+      };
+      const alice = await open('alice');
+      const bob = await open('bob');
+      for (let i = 0; i < 20; ++i) {
+        alice.send(JSON.stringify({ type: 'send_message', payload: { message: `compressed ${i} ✓` } }));
+        assert.equal((await nextEvent(bob, 'new_message')).message, `compressed ${i} ✓`, mode);
+      }
+      alice.close(1000);
+      bob.close(1000);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  }
+});
+
+// connect() from the harness, with an Origin header like a browser page sends, and any other
+// options of ws' WebSocket.
+async function connectWithOrigin(url, origin, options = {}) {
+  const ws = new WebSocket(url, { origin, ...options });
+  ws.on('upgrade', (response) => { ws.upgradeHeaders = response.headers; });
   ws.queued = [];
   ws.receivers = [];
   ws.on('message', (data, isBinary) => {

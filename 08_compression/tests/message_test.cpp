@@ -1,6 +1,7 @@
 // Tests for message.hpp: every framing rule of RFC 6455 §5 with its close code, the §5.7
 // examples fed in every split, fragmentation with interleaved control frames (§5.4),
-// fail-fast UTF-8 (§8.1) and the allocation policy under size limits (§10.4).
+// fail-fast UTF-8 (§8.1), the allocation policy under size limits (§10.4), and compressed
+// messages (RFC 7692 §6, §7.2.2): RSV1's rules, inflating in every split, the inflated limit.
 #include "message.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include "close.hpp"
 #include "frame.hpp"
 #include "mask.hpp"
+#include "permessage_deflate.hpp"
 
 // Counting allocations: the whole test binary allocates through these replacements of the
 // global operator new and delete, and counts while g_count_allocations is set, so a test can
@@ -127,9 +129,8 @@ struct Outcome {
 
 /// Feeds `data` to a new reader as pieces that end at `cuts` (ascending), the way a socket
 /// might deliver it, and collects the events up to the first error.
-Outcome feed(Role role, std::string_view data, const std::vector<std::size_t>& cuts,
-             Limits limits = {}) {
-  MessageReader reader(role, limits);
+Outcome feed_into(MessageReader& reader, std::string_view data,
+                  const std::vector<std::size_t>& cuts) {
   Outcome outcome;
   std::size_t start = 0;
   for (std::size_t piece_index = 0; piece_index <= cuts.size(); ++piece_index) {
@@ -158,6 +159,12 @@ Outcome feed(Role role, std::string_view data, const std::vector<std::size_t>& c
     EXPECT_TRUE(piece_done) << "the reader stopped making progress";
   }
   return outcome;
+}
+
+Outcome feed(Role role, std::string_view data, const std::vector<std::size_t>& cuts,
+             Limits limits = {}) {
+  MessageReader reader(role, limits);
+  return feed_into(reader, data, cuts);
 }
 
 Outcome feed_whole(Role role, std::string_view data, Limits limits = {}) {
@@ -631,6 +638,206 @@ TEST(MessageReader, RejectsAFragmentThatWouldPassTheMessageLimitFromItsHeader) {
   ASSERT_TRUE(result.error.has_value());
   EXPECT_EQ(result.error->code, 1009);
   EXPECT_EQ(result.consumed, second_header.size());
+}
+
+// ---------------------------------------------------------------------------------------
+// Compressed messages (RFC 7692), once permessage-deflate was negotiated.
+
+/// The compressed "Hello" of RFC 7692 §7.2.3.1, and the same message compressed again with the
+/// first one in the window (§7.2.3.2).
+const std::string kDeflatedHello("\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
+const std::string kDeflatedHelloAgain("\xf2\x00\x11\x00\x00", 5);
+
+/// A client frame with RSV1 set: the first frame of a compressed message (§6).
+std::string compressed_frame(Opcode opcode, std::string_view payload, bool fin = true) {
+  std::string frame = client_frame(opcode, payload, fin);
+  frame[0] = static_cast<char>(static_cast<std::uint8_t>(frame[0]) | 0x40U);
+  return frame;
+}
+
+/// A server-role reader that accepts compressed messages with a 32 KiB window.
+MessageReader compressing_reader(bool no_context_takeover, Limits limits = {}) {
+  MessageReader reader(Role::kServer, limits);
+  reader.accept_compressed(15, no_context_takeover);
+  return reader;
+}
+
+/// Feeds `data` split at `cut` (and whole, and byte by byte) to new compressing readers and
+/// checks each gives `expected`.
+void expect_compressed_in_every_split(std::string_view data, const std::vector<Event>& expected,
+                                      bool no_context_takeover = true) {
+  for (std::size_t cut = 0; cut <= data.size(); ++cut) {
+    MessageReader reader = compressing_reader(no_context_takeover);
+    const Outcome split = feed_into(reader, data, {cut});
+    ASSERT_EQ(split.events, expected) << "split at " << cut;
+    ASSERT_FALSE(split.error) << "split at " << cut << ": " << split.error->reason;
+  }
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < data.size(); ++i) {
+    cuts.push_back(i);
+  }
+  MessageReader reader = compressing_reader(no_context_takeover);
+  const Outcome bytewise = feed_into(reader, data, cuts);
+  EXPECT_EQ(bytewise.events, expected) << "byte by byte";
+  EXPECT_FALSE(bytewise.error);
+}
+
+TEST(CompressedMessages, RsvOneWithoutNegotiationFailsWith1002) {
+  const Outcome outcome = feed_whole(Role::kServer, compressed_frame(Opcode::kText, kDeflatedHello));
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->code, 1002);
+}
+
+TEST(CompressedMessages, InflatesRfc7692HelloInEverySplit) {
+  expect_compressed_in_every_split(compressed_frame(Opcode::kText, kDeflatedHello),
+                                   {text("Hello")});
+}
+
+TEST(CompressedMessages, InflatesAFragmentedMessageWithAPingBetweenInEverySplit) {
+  // §6: RSV1 on the first frame only; the fragments' payloads are one DEFLATE stream, cut here
+  // inside the data and again just before its last byte.
+  const std::string data = compressed_frame(Opcode::kText, kDeflatedHello.substr(0, 3), false) +
+                           client_frame(Opcode::kPing, "p") +
+                           client_frame(Opcode::kContinuation, kDeflatedHello.substr(3, 3), false) +
+                           client_frame(Opcode::kContinuation, kDeflatedHello.substr(6));
+  expect_compressed_in_every_split(data, {Ping{"p"}, text("Hello")});
+}
+
+TEST(CompressedMessages, TakesUncompressedMessagesBetweenCompressedOnes) {
+  // §6: a message without RSV1 is simply not compressed, even when compression was agreed.
+  const std::string data = client_frame(Opcode::kText, "plain") +
+                           compressed_frame(Opcode::kBinary, kDeflatedHello) +
+                           client_frame(Opcode::kText, "again");
+  expect_compressed_in_every_split(data, {text("plain"), binary("Hello"), text("again")});
+}
+
+TEST(CompressedMessages, KeepsTheWindowAcrossMessagesWithContextTakeover) {
+  // §7.2.3.2: the second "Hello" is a back-reference into the first.
+  const std::string data = compressed_frame(Opcode::kText, kDeflatedHello) +
+                           compressed_frame(Opcode::kText, kDeflatedHelloAgain);
+  expect_compressed_in_every_split(data, {text("Hello"), text("Hello")}, false);
+}
+
+TEST(CompressedMessages, RefusesABackReferenceWhenTheClientAgreedToNoContextTakeover) {
+  // The client promised to start every message afresh (§7.1.1.2): a reference into the
+  // previous message is data that cannot be inflated.
+  MessageReader reader = compressing_reader(true);
+  const Outcome outcome = feed_into(reader,
+                                    compressed_frame(Opcode::kText, kDeflatedHello) +
+                                        compressed_frame(Opcode::kText, kDeflatedHelloAgain),
+                                    {});
+  EXPECT_EQ(outcome.events, std::vector<Event>{text("Hello")});
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->code, 1007);
+}
+
+TEST(CompressedMessages, RsvOneOnAContinuationFrameFailsWith1002) {
+  MessageReader reader = compressing_reader(true);
+  const Outcome outcome = feed_into(
+      reader,
+      compressed_frame(Opcode::kText, kDeflatedHello.substr(0, 3), false) +
+          compressed_frame(Opcode::kContinuation, kDeflatedHello.substr(3)),
+      {});
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(*outcome.error, make_close_status(CloseCode::kProtocolError,
+                                              "RSV1 set on a continuation frame"));
+}
+
+TEST(CompressedMessages, RsvOneOnAControlFrameFailsWith1002) {
+  for (const Opcode opcode : {Opcode::kPing, Opcode::kPong, Opcode::kClose}) {
+    MessageReader reader = compressing_reader(true);
+    const Outcome outcome = feed_into(reader, compressed_frame(opcode, ""), {});
+    ASSERT_TRUE(outcome.error) << static_cast<int>(opcode);
+    EXPECT_EQ(*outcome.error,
+              make_close_status(CloseCode::kProtocolError, "RSV1 set on a control frame"));
+  }
+}
+
+TEST(CompressedMessages, RsvTwoAndThreeStillFailWith1002) {
+  for (const unsigned bit : {0x20U, 0x10U}) {
+    MessageReader reader = compressing_reader(true);
+    std::string frame = compressed_frame(Opcode::kText, kDeflatedHello);
+    frame[0] = static_cast<char>(static_cast<std::uint8_t>(frame[0]) | bit);
+    const Outcome outcome = feed_into(reader, frame, {});
+    ASSERT_TRUE(outcome.error);
+    EXPECT_EQ(outcome.error->code, 1002);
+  }
+}
+
+TEST(CompressedMessages, CorruptDataFailsWith1007) {
+  MessageReader reader = compressing_reader(true);
+  const Outcome outcome =
+      feed_into(reader, compressed_frame(Opcode::kBinary, std::string(4, '\xff')), {});
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->code, 1007);
+}
+
+TEST(CompressedMessages, InflatedTextMustBeUtf8) {
+  // §8.1 holds for the inflated text: "\xC0\xAF" is an overlong "/", never valid.
+  MessageReader reader = compressing_reader(true);
+  const Outcome outcome = feed_into(
+      reader, compressed_frame(Opcode::kText, compress_once("ok \xC0\xAF", 15)), {});
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->code, 1007);
+  EXPECT_EQ(outcome.error->reason, "invalid UTF-8 in text message");
+}
+
+TEST(CompressedMessages, StopsAnInflateBombAtTheLimitWithoutSpendingTheMemory) {
+  // 16 MiB of zeros compress to about 16 KiB; the limit is 1 MiB. The reader must refuse the
+  // message with 1009 once it passes the limit: the message buffer grows by doubling up to the
+  // limit (about 2 MiB allocated in all, each buffer freed as the next replaces it), never
+  // towards the 16 MiB the bomb holds.
+  const Limits limits{std::uint64_t{1} << 20U, std::uint64_t{1} << 20U};
+  const std::string bomb = compress_once(std::string(std::size_t{16} << 20U, '\0'), 15);
+  ASSERT_LT(bomb.size(), std::size_t{32} * 1024);
+  MessageReader reader = compressing_reader(true, limits);
+  Outcome outcome;
+  {
+    const AllocationCounter counter;
+    outcome = feed_into(reader, compressed_frame(Opcode::kBinary, bomb), {});
+    EXPECT_LT(AllocationCounter::bytes(), (std::size_t{4} << 20U))
+        << "allocated while inflating a bomb";
+  }
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->code, 1009);
+  EXPECT_TRUE(outcome.events.empty());
+}
+
+TEST(CompressedMessages, AcceptsAMessageThatInflatesToExactlyTheLimit) {
+  const Limits limits{4096, 4096};
+  const std::string exact(4096, 'a');
+  MessageReader reader = compressing_reader(true, limits);
+  const Outcome outcome =
+      feed_into(reader, compressed_frame(Opcode::kText, compress_once(exact, 15)), {});
+  EXPECT_FALSE(outcome.error);
+  EXPECT_EQ(outcome.events, std::vector<Event>{text(exact)});
+
+  MessageReader over = compressing_reader(true, limits);
+  const Outcome refused =
+      feed_into(over, compressed_frame(Opcode::kText, compress_once(exact + "a", 15)), {});
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(refused.error->code, 1009);
+}
+
+TEST(CompressedMessages, CountsCompressedBytesOnTheWireAgainstTheLimitToo) {
+  // A message whose compressed form alone is over the limit is refused from its header, as an
+  // uncompressed one would be: a stream that inflates to little cannot be sent without end.
+  // Empty stored blocks (00 00 00 ff ff: not final, stored, length 0) inflate to nothing.
+  std::string empty_blocks;
+  for (int i = 0; i < 120; ++i) {
+    empty_blocks += std::string("\x00\x00\x00\xff\xff", 5);
+  }
+  const Limits limits{1000, 1000};
+  MessageReader reader = compressing_reader(true, limits);
+  const Outcome outcome =
+      feed_into(reader,
+                compressed_frame(Opcode::kBinary, empty_blocks, false) +
+                    client_frame(Opcode::kContinuation, empty_blocks),
+                {});
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(*outcome.error, make_close_status(CloseCode::kMessageTooBig, "message over 1000 bytes"));
+  EXPECT_EQ(outcome.consumed, compressed_frame(Opcode::kBinary, empty_blocks, false).size() + 8)
+      << "refused at the continuation's header (2 bytes, 2 of length, 4 of key)";
 }
 
 }  // namespace

@@ -134,5 +134,38 @@ TEST(Options, RedisIsOffByDefaultAndTakesHostAndPort) {
   EXPECT_EQ(port, 6380);
 }
 
+TEST(Options, CompressionDefaultsToNoContextTakeoverAndTakesEachMode) {
+  Options options;
+  std::string error;
+  EXPECT_EQ(parse_options({}, options, error), ParseOutcome::kRun);
+  EXPECT_EQ(options.compression.mode, CompressionMode::kNoContextTakeover);
+  EXPECT_EQ(options.compression.window_bits, 15);
+  const std::pair<const char*, CompressionMode> modes[] = {
+      {"off", CompressionMode::kOff},
+      {"no-context-takeover", CompressionMode::kNoContextTakeover},
+      {"context-takeover", CompressionMode::kContextTakeover}};
+  for (const auto& [name, mode] : modes) {
+    Options chosen;
+    EXPECT_EQ(parse_options({"--compression", name}, chosen, error), ParseOutcome::kRun) << name;
+    EXPECT_EQ(chosen.compression.mode, mode) << name;
+  }
+  Options refused;
+  EXPECT_EQ(parse_options({"--compression", "gzip"}, refused, error), ParseOutcome::kError);
+  EXPECT_NE(error.find("expected off, no-context-takeover or context-takeover"), std::string::npos);
+}
+
+TEST(Options, CompressionWindowBitsAre9To15) {
+  std::string error;
+  Options options;
+  EXPECT_EQ(parse_options({"--compression-window-bits=9"}, options, error), ParseOutcome::kRun);
+  EXPECT_EQ(options.compression.window_bits, 9);
+  for (const char* bad : {"8", "16", "x", ""}) {
+    Options refused;
+    EXPECT_EQ(parse_options({"--compression-window-bits", bad}, refused, error),
+              ParseOutcome::kError)
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ws
