@@ -1,6 +1,7 @@
 // The course's expectations, one table: which groups of cases each stage's server must pass.
 // A stage expects what the stages before it expect, except what its new program no longer does
-// (from 03 on the server echoes instead of greeting; the chat of 05 no longer echoes).
+// (from 03 on the server echoes instead of greeting; the chat of 05 no longer echoes). Stage 08
+// compresses; its cases compare bytes, so they use an echo beside the chat (Target::echo_path).
 #include "expectations.hpp"
 
 namespace tester {
@@ -60,6 +61,12 @@ const std::vector<Group>& groups() {
       {"chat", "§5.6, §7.4.1", "rooms, events, history and limits of the chat",
        "each room has one order; events are JSON {type, payload}; a bad event gets an error "
        "event, an oversized message 1009"},
+      {"compression", "RFC 7692 §5-8",
+       "permessage-deflate: offers accepted or declined validly, compressed messages echoed "
+       "byte-exactly, RSV1 only on first data frames, the limit on the inflated size",
+       "accept the first valid offer and answer only the parameters you agreed (§7.1); inflate a "
+       "message with RSV1 after appending 00 00 ff ff (§7.2.2), counting its inflated size "
+       "against the limit as you go (1009)"},
   };
   return table;
 }
@@ -84,6 +91,11 @@ const std::vector<Stage>& stages() {
       {"06", "deployment", true, {"handshake", "close", "shutdown", "heartbeat", "login", "chat"}},
       // The event loop changes how the server waits, not what it says.
       {"07", "event loop", true, {"handshake", "close", "shutdown", "heartbeat", "login", "chat"}},
+      // Compression is checked on an echo WebSocket beside the chat (--echo-path, /echo).
+      {"08",
+       "compression",
+       true,
+       {"handshake", "close", "shutdown", "heartbeat", "login", "chat", "compression"}},
   };
   return table;
 }

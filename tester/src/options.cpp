@@ -37,13 +37,16 @@ std::string usage() {
 
 Checks a WebSocket server, in any language, against what a stage of the course expects.
 
-  --stage NN             the stage whose expectations to check (01 ... 07)
+  --stage NN             the stage whose expectations to check (01 ... 08)
   --server 'CMD {port}'  start the server with this shell command, {port} replaced by a free
                          port; the tester waits for it to listen and stops it at the end
   --url URL              check a server that is already running (loopback only); cases that
                          need to signal or read the server are skipped
   --path PATH            with --server, the path of the WebSocket to check (default /, and
                          /ws for the chat stages); with --url, the URL's path is the one
+  --echo-path PATH       an echo WebSocket without login on the same server, for the cases
+                         that compare messages byte for byte through compression (default
+                         /echo for the chat stages, otherwise the WebSocket's own path)
   --cases TEXT[|TEXT]    only the cases whose "group id title" contains one of these texts
                          (any case): --cases utf8, --cases '7.3|7.5', --cases 'login|chat'
   --list                 list the stage's groups and cases, run nothing
@@ -78,6 +81,7 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
       {"--url", text(&options.url)},
       {"--server", text(&options.server)},
       {"--path", text(&options.path)},
+      {"--echo-path", text(&options.echo_path)},
       {"--cases", text(&options.cases)},
       {"--protocol", text(&options.protocol)},
       {"--user", text(&options.user)},
@@ -136,6 +140,10 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
   // RFC 6455 §3: the resource name is an absolute path (and maybe a query).
   if (!options.path.empty() && !options.path.starts_with("/")) {
     *error = "--path must start with '/', got '" + options.path + "'";
+    return std::nullopt;
+  }
+  if (!options.echo_path.empty() && !options.echo_path.starts_with("/")) {
+    *error = "--echo-path must start with '/', got '" + options.echo_path + "'";
     return std::nullopt;
   }
   return options;

@@ -10,13 +10,14 @@
 namespace tester {
 
 struct Options {
-  std::string stage;     // --stage NN
-  std::string url;       // --url ws://127.0.0.1:PORT/PATH
-  std::string server;    // --server 'COMMAND ... {port}'
-  std::string path;      // --path /PATH: the WebSocket's path with --server ("": the stage's)
-  std::string cases;     // --cases TEXT[|TEXT...]: cases containing one of them
-  bool list = false;     // --list
-  bool verbose = false;  // --verbose
+  std::string stage;      // --stage NN
+  std::string url;        // --url ws://127.0.0.1:PORT/PATH
+  std::string server;     // --server 'COMMAND ... {port}'
+  std::string path;       // --path /PATH: the WebSocket's path with --server ("": the stage's)
+  std::string echo_path;  // --echo-path /PATH: an echo WebSocket without login ("": the stage's)
+  std::string cases;      // --cases TEXT[|TEXT...]: cases containing one of them
+  bool list = false;      // --list
+  bool verbose = false;   // --verbose
   std::chrono::milliseconds ping_period{1000};
   std::chrono::milliseconds pong_wait{1000};
   std::chrono::milliseconds handshake_timeout{10000};

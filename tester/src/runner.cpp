@@ -184,6 +184,11 @@ Target base_target(const Stage& stage, const Options& options) {
     base.address.host = "127.0.0.1";
     base.path = !options.path.empty() ? options.path : stage.chat ? "/ws" : "/";
   }
+  // A chat's messages are JSON events seen by a room, so the cases that compare bytes through
+  // compression need an echo beside it, without login (stage 08's server: --echo /echo).
+  base.echo_path = !options.echo_path.empty() ? options.echo_path
+                   : stage.chat               ? "/echo"
+                                              : base.path;
   base.ping_period = options.ping_period;
   base.pong_wait = options.pong_wait;
   base.handshake_timeout = options.handshake_timeout;

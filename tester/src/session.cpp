@@ -143,12 +143,14 @@ Event text_event(std::string payload) { return Event{Event::Kind::kText, std::mo
 Event binary_event(std::string payload) { return Event{Event::Kind::kBinary, std::move(payload)}; }
 Event pong_event(std::string payload) { return Event{Event::Kind::kPong, std::move(payload)}; }
 
-Session::Session(SessionOptions options)
+Session::Session(SessionOptions options) : Session(upgrade_request(), options) {}
+
+Session::Session(const UpgradeRequest& request, SessionOptions options, HttpResponse* response)
     : client_(WireClient::connect(target().address, deadline_in(kReplyDeadline))),
       options_(options) {
-  const UpgradeRequest request = upgrade_request();
   note("> GET " + request.target + " (upgrade)");
-  const std::string problem = client_.open_handshake(request, deadline_in(kReplyDeadline));
+  const std::string problem =
+      client_.open_handshake(request, deadline_in(kReplyDeadline), response);
   if (!problem.empty()) {
     throw std::runtime_error("opening handshake failed: " + problem);
   }
@@ -249,8 +251,16 @@ bool Session::step(Deadline deadline) {
   if (frame.masked) {
     return violation("server frame is masked (RFC 6455 §5.1 forbids it)");
   }
-  if (frame.rsv != 0) {
-    return violation("server frame has RSV bits set without an extension");
+  // RFC 7692 §6.1: with permessage-deflate, RSV1 marks the first frame of a compressed message,
+  // and only that; without an extension every RSV bit is 0 (RFC 6455 §5.2).
+  const bool starts_message = frame.opcode == opcode::kText || frame.opcode == opcode::kBinary;
+  if (frame.rsv != 0 &&
+      !(options_.compressed_messages && frame.rsv == rsv::kRsv1 && starts_message)) {
+    return violation(options_.compressed_messages
+                         ? "server frame (" + describe(frame) +
+                               ") has RSV bits set other than RSV1 on the first frame of a data "
+                               "message (RFC 7692 §6.1)"
+                         : std::string("server frame has RSV bits set without an extension"));
   }
   if (!frame.minimal_length) {
     return violation("server frame length not minimally encoded (§5.2)");
@@ -300,6 +310,7 @@ bool Session::step(Deadline deadline) {
       }
       partial_ = Event{frame.opcode == opcode::kText ? Event::Kind::kText : Event::Kind::kBinary,
                        frame.payload};
+      partial_compressed_ = frame.rsv == rsv::kRsv1;
       break;
     case opcode::kContinuation:
       if (!partial_) {
@@ -312,6 +323,9 @@ bool Session::step(Deadline deadline) {
   }
   if (frame.fin) {
     if (options_.record_messages) {
+      if (partial_compressed_) {
+        observation_.compressed.push_back(observation_.events.size());
+      }
       observation_.events.push_back(std::move(*partial_));
     }
     partial_.reset();

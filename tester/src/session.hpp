@@ -70,12 +70,18 @@ struct Observation {
   Clock::duration time_to_close{};  // from Session start to close frame (or TCP end)
   bool we_sent_close = false;
   std::vector<Clock::duration> pings;  // when each server ping arrived, from Session start
+  // With SessionOptions::compressed_messages: the indices in `events` of the messages whose
+  // first frame had RSV1 (RFC 7692 §6), recorded as they came, still compressed.
+  std::vector<std::size_t> compressed;
 };
 
 /// What a Session does with what is not under test.
 struct SessionOptions {
   bool answer_pings = true;     // false plays a peer that never answers (heartbeat cases)
   bool record_messages = true;  // false ignores data messages (a greeting, chat events)
+  // permessage-deflate was negotiated (RFC 7692 §6.1): RSV1 may mark the first frame of a data
+  // message, never a continuation or a control frame. Inflating is the case's business.
+  bool compressed_messages = false;
 };
 
 /// A WebSocket connection to the server under test with everything it receives recorded.
@@ -84,6 +90,9 @@ struct SessionOptions {
 class Session {
  public:
   explicit Session(SessionOptions options = {});
+  /// The same with a request of the case's own (another path, an extension offered);
+  /// `response` receives the server's 101.
+  Session(const UpgradeRequest& request, SessionOptions options, HttpResponse* response = nullptr);
 
   /// Sends the frames as one contiguous byte string, written according to `plan`. Returns false
   /// when the connection broke while writing (which is expected if the server fails early).
@@ -116,7 +125,8 @@ class Session {
   SessionOptions options_;
   Observation observation_;
   Clock::time_point started_;
-  std::optional<Event> partial_;  // a fragmented server message being reassembled
+  std::optional<Event> partial_;     // a fragmented server message being reassembled
+  bool partial_compressed_ = false;  // its first frame had RSV1 (compressed_messages)
 };
 
 /// The three grades.

@@ -22,9 +22,10 @@ struct Login {
 /// runs; cases read it through target().
 struct Target {
   ServerAddress address;
-  std::string path = "/";      // the WebSocket's path (a chat's upgrade adds ?otp=...)
-  std::optional<Login> login;  // set for chat stages
-  std::string origin;          // the Origin a same-site page sends (chat stages)
+  std::string path = "/";       // the WebSocket's path (a chat's upgrade adds ?otp=...)
+  std::string echo_path = "/";  // an echo WebSocket without login (the compression cases)
+  std::optional<Login> login;   // set for chat stages
+  std::string origin;           // the Origin a same-site page sends (chat stages)
   std::chrono::milliseconds ping_period{1000};         // how often the server pings (heartbeat)
   std::chrono::milliseconds pong_wait{1000};           // how long it waits for the pong
   std::chrono::milliseconds handshake_timeout{10000};  // how long it waits for a request head

@@ -333,7 +333,8 @@ std::string WireClient::build_request(const UpgradeRequest& request, std::string
   return out;
 }
 
-std::string WireClient::open_handshake(const UpgradeRequest& request_fields, Deadline deadline) {
+std::string WireClient::open_handshake(const UpgradeRequest& request_fields, Deadline deadline,
+                                       HttpResponse* response_out) {
   std::string key;
   const std::string request = build_request(request_fields, &key);
   if (!send_bytes(request, SendPlan{}, deadline)) {
@@ -343,6 +344,9 @@ std::string WireClient::open_handshake(const UpgradeRequest& request_fields, Dea
   const auto response = read_http_response(deadline, &error);
   if (!response) {
     return "no handshake response: " + error;
+  }
+  if (response_out != nullptr) {
+    *response_out = *response;
   }
   if (response->status != 101) {
     return "expected status 101, got " + std::to_string(response->status) + " " + response->reason;
@@ -362,7 +366,12 @@ std::string WireClient::open_handshake(const UpgradeRequest& request_fields, Dea
     return "Sec-WebSocket-Accept is '" + accept.value_or("<missing>") + "', expected '" + expected +
            "'";
   }
-  if (response->header("Sec-WebSocket-Extensions")) {
+  // RFC 6455 §9.1: the server may only choose among the extensions the client offered; when
+  // the request offered some, the caller judges the choice (RFC 7692 §7.1 for compression).
+  const bool offered = std::any_of(
+      request_fields.extra_headers.begin(), request_fields.extra_headers.end(),
+      [](const auto& header) { return iequals(header.first, "Sec-WebSocket-Extensions"); });
+  if (response->header("Sec-WebSocket-Extensions") && !offered) {
     return "server chose an extension we never offered";
   }
   if (response->header("Sec-WebSocket-Protocol")) {

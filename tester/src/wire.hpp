@@ -175,8 +175,11 @@ class WireClient {
 
   /// Performs a valid opening handshake and checks the server's 101 answer (status, Upgrade,
   /// Connection, Sec-WebSocket-Accept, no extension or subprotocol we did not offer; §4.1).
-  /// Returns an empty string on success, or what was wrong.
-  std::string open_handshake(const UpgradeRequest& request_fields, Deadline deadline);
+  /// Returns an empty string on success, or what was wrong. `response_out` receives the response
+  /// head (whatever its status), so that a request offering an extension can judge the answer
+  /// itself.
+  std::string open_handshake(const UpgradeRequest& request_fields, Deadline deadline,
+                             HttpResponse* response_out = nullptr);
 
   /// Reads one HTTP response head. Returns nullopt on end of stream, reset, timeout or a head
   /// larger than 16 KiB; `error` says which. Bytes after the head stay buffered for read_frame.

@@ -18,7 +18,8 @@ inline const SendPlan kByteByByte{1, std::chrono::milliseconds(1)};
 /// One byte per write without pauses, for payloads too long for a 1 ms pause per byte.
 inline const SendPlan kByteByByteFast{1, std::chrono::milliseconds(0)};
 /// For cases that judge only control frames: greetings and chat events are not recorded.
-inline const SessionOptions kIgnoreMessages{.answer_pings = true, .record_messages = false};
+inline const SessionOptions kIgnoreMessages{
+    .answer_pings = true, .record_messages = false, .compressed_messages = false};
 
 /// Returns the bytes spelled by hex digits, spaces ignored ("ce ba" -> "\xce\xba").
 std::string from_hex(std::string_view hex);

@@ -76,7 +76,8 @@ TESTER_CASE(heartbeat, Heartbeat_PingsWithinThePeriod, "§5.5.2") {
 // RFC does not require a close frame to a dead peer, so a bare TCP close is NON-STRICT.
 TESTER_CASE(heartbeat, Heartbeat_ClosesAPeerThatNeverAnswersPings, "§5.5.2") {
   const auto budget = target().ping_period + target().pong_wait + kDropSlack;
-  Session session(SessionOptions{.answer_pings = false, .record_messages = false});
+  Session session(SessionOptions{
+      .answer_pings = false, .record_messages = false, .compressed_messages = false});
   session.await_close(deadline_in(budget));
   const Observation& seen = session.observation();
   if (!seen.server_violation.empty()) {
@@ -145,7 +146,8 @@ TESTER_CASE(heartbeat, Heartbeat_ClosesAFrameDrippedTooSlowlyWith1008, "§10.4")
   const std::size_t header = masked_header_size(payload.size());
   const auto budget = 2 * target().pong_wait + 1s;
 
-  Session session(SessionOptions{.answer_pings = false, .record_messages = false});
+  Session session(SessionOptions{
+      .answer_pings = false, .record_messages = false, .compressed_messages = false});
   const Clock::time_point opened = Clock::now();
   note("> text header announcing 100 B, then one payload byte every " + ms(kDripPause));
   session.send_raw(std::string_view(bytes).substr(0, header));
