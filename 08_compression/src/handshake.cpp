@@ -110,7 +110,7 @@ UpgradeDecision evaluate_upgrade(const HttpRequest& request,
     std::string error;
     const auto offers = parse_extension_offers(offered, error);
     if (!offers) {
-      return refuse(400, "malformed Sec-WebSocket-Extensions: " + error);
+      return refuse(400, error);
     }
     decision.compression = negotiate(*offers, compression);
   }

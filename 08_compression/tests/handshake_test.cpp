@@ -188,6 +188,7 @@ TEST(Handshake, RefusesAnExtensionsHeaderThatDoesNotParseWith400) {
       kDefaultPolicy);
   EXPECT_EQ(decision.status, 400);
   EXPECT_EQ(decision.reason.rfind("malformed Sec-WebSocket-Extensions: ", 0), 0U) << decision.reason;
+  EXPECT_EQ(decision.reason.find("malformed", 1), std::string::npos) << "said once";
 }
 
 TEST(Handshake, IgnoresExtensionsWhenCompressionIsOff) {

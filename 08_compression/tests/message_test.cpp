@@ -682,6 +682,23 @@ void expect_compressed_in_every_split(std::string_view data, const std::vector<E
   EXPECT_FALSE(bytewise.error);
 }
 
+TEST(CompressedMessages, ReadsTheFramesOfRfc7692Section7231AsAClient) {
+  // §7.2.3.1's "Hello" as a server sends it: in one frame (RSV1 and FIN, text), then in two,
+  // RSV1 on the first only. A client reads unmasked frames.
+  const std::string one("\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00", 9);
+  const std::string two("\x41\x03\xf2\x48\xcd\x80\x04\xc9\xc9\x07\x00", 11);
+  for (const std::string& frames : {one, two}) {
+    for (std::size_t cut = 0; cut <= frames.size(); ++cut) {
+      MessageReader reader(Role::kClient);
+      reader.accept_compressed(15, true);
+      const Outcome outcome = feed_into(reader, frames, {cut});
+      ASSERT_FALSE(outcome.error) << "split at " << cut;
+      ASSERT_EQ(outcome.events, std::vector<Event>{text("Hello")}) << "split at " << cut;
+    }
+  }
+  EXPECT_EQ(encode_compressed_frame(Opcode::kText, kDeflatedHello), one);
+}
+
 TEST(CompressedMessages, RsvOneWithoutNegotiationFailsWith1002) {
   const Outcome outcome = feed_whole(Role::kServer, compressed_frame(Opcode::kText, kDeflatedHello));
   ASSERT_TRUE(outcome.error);

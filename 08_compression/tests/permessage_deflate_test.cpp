@@ -343,6 +343,10 @@ TEST(Deflater, CompressesHelloAsInRfc7692Section7231) {
   // §7.2.3.1: "Hello" in one compressed block, with 0x00 0x00 0xff 0xff removed.
   EXPECT_EQ(Deflater(15, true).compress("Hello"), from_hex("f2 48 cd c9 c9 07 00"));
   EXPECT_EQ(compress_once("Hello", 15), from_hex("f2 48 cd c9 c9 07 00"));
+  // Without context takeover every "Hello" is these same 7 bytes.
+  Deflater fresh(15, true);
+  EXPECT_EQ(fresh.compress("Hello"), fresh.compress("Hello"));
+  EXPECT_EQ(fresh.compress("Hello"), from_hex("f2 48 cd c9 c9 07 00"));
 }
 
 TEST(Deflater, SharesTheWindowAsInRfc7692Section7232) {
