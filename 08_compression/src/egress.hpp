@@ -23,8 +23,9 @@ using SharedFrame = std::shared_ptr<const std::string>;
 /// `plain`: an ordinary frame, for receivers without compression, and the source of the text
 /// for those that compress each message with their own context.
 /// `deflated`: the same message compressed on its own (RFC 7692 §7.2.1, RSV1 set), with a window
-/// every receiver that agreed to server_no_context_takeover accepts; null when none of them is
-/// among the receivers, and a receiver that finds it null compresses the message itself.
+/// every receiver that agreed to server_no_context_takeover accepts, or `plain` again when
+/// compressing did not make it smaller; null when none of those receivers is among them, and a
+/// receiver that finds it null compresses the message itself.
 struct Broadcast {
   SharedFrame plain;
   SharedFrame deflated;

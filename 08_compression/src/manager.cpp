@@ -48,8 +48,12 @@ void fan_out(const std::vector<Member*>& members, const std::string& text, Wante
   }
   Broadcast broadcast{text_frame(text), nullptr};
   if (deflate_bits != 0) {
-    broadcast.deflated = std::make_shared<const std::string>(
-        encode_compressed_frame(Opcode::kText, compress_once(text, deflate_bits)));
+    // A message that compression does not shrink goes plain to those members too.
+    const std::string compressed = compress_once(text, deflate_bits);
+    broadcast.deflated =
+        compressed.size() < text.size()
+            ? std::make_shared<const std::string>(encode_compressed_frame(Opcode::kText, compressed))
+            : broadcast.plain;
   }
   for (auto& [sink, ids] : per_loop) {
     sink->deliver(std::move(ids), broadcast);

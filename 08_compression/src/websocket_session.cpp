@@ -178,8 +178,8 @@ class WebSocketSession final : public Session {
       FrameHeader header;
       const std::size_t header_size = decode_frame_header(*broadcast.plain, header);
       frame = std::make_shared<const std::string>(
-          encode_compressed_frame(static_cast<Opcode>(header.opcode),
-                                  compress(std::string_view(*broadcast.plain).substr(header_size))));
+          data_frame(static_cast<Opcode>(header.opcode),
+                     std::string_view(*broadcast.plain).substr(header_size)));
     }
     if (!connection_.offer(std::move(frame))) {
       slow_consumer();
@@ -225,11 +225,20 @@ class WebSocketSession final : public Session {
   // With compression agreed, data messages go compressed; control frames never are (RFC 7692 §6:
   // an extension compresses data messages only).
   void send_frame(Opcode opcode, std::string_view payload) {
-    if (deflate_ && !is_control(opcode)) {
-      connection_.send(encode_compressed_frame(opcode, compress(payload)));
-    } else {
-      connection_.send(encode_frame(opcode, payload));
+    connection_.send(deflate_ && !is_control(opcode) ? data_frame(opcode, payload)
+                                                     : encode_frame(opcode, payload));
+  }
+
+  // A data message for a client that agreed to compression: compressed, unless compressing on
+  // its own made it bigger (random bytes do), when it may go as it is (§6: without RSV1 a
+  // message is simply not compressed). With context takeover it is always compressed: the
+  // client's window must hold every message our compressor has seen.
+  std::string data_frame(Opcode opcode, std::string_view payload) {
+    std::string compressed = compress(payload);
+    if (deflate_->server_no_context_takeover && compressed.size() >= payload.size()) {
+      return encode_frame(opcode, payload);
     }
+    return encode_compressed_frame(opcode, compressed);
   }
 
   // A message's compressed payload (RFC 7692 §7.2.1), in the order the messages go out. On its
