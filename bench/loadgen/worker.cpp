@@ -818,6 +818,11 @@ void Worker::on_payload(Connection& c, std::string_view chunk) {
 }
 
 bool Worker::inflate_message(Connection& c) {
+  if (!c.deflate_keeps_window && !c.compressed.empty() && c.compressed == last_compressed_) {
+    c.compressed.clear();
+    take_payload(c, last_inflated_);
+    return c.fd >= 0;
+  }
   Inflater* inflater = nullptr;
   if (c.deflate_keeps_window) {
     if (!c.inflater) {
@@ -836,11 +841,16 @@ bool Worker::inflate_message(Connection& c) {
   if (!c.deflate_keeps_window) {
     inflater->reset();
   }
-  c.compressed.clear();
   if (!ok) {
+    c.compressed.clear();
     fail(c, "compressed message " + std::to_string(c.message_payload_bytes) + " B: " + error, true);
     return false;
   }
+  if (!c.deflate_keeps_window) {
+    last_compressed_.swap(c.compressed);
+    last_inflated_ = inflated_;
+  }
+  c.compressed.clear();
   take_payload(c, inflated_);
   return c.fd >= 0;
 }

@@ -237,6 +237,12 @@ class Worker {
   /// (server_no_context_takeover): reset after each message, so one serves them all.
   std::unique_ptr<Inflater> shared_inflater_;
   std::string inflated_;
+  /// The last message inflated without a window, and what it inflated to. A server that compresses
+  /// a broadcast once sends every receiver the same bytes, and without a window the same bytes
+  /// inflate to the same text: inflating them again for each of 1,000 receivers would make the
+  /// load generator, not the server, what a broadcast measures.
+  std::string last_compressed_;
+  std::string last_inflated_;
   Stats stats_;
 
   std::int64_t now_ = 0;
