@@ -35,6 +35,9 @@ constexpr std::size_t kMaxIov = 64;
 /// A broadcast or idle message is kept whole to be searched; bigger is a protocol error here.
 constexpr std::size_t kMaxKeptMessage = std::size_t{4} * 1024 * 1024;
 constexpr int kMaxEvents = 256;
+/// Inflated broadcasts kept for the other receivers (see Worker::inflated_kept_): more than the
+/// messages in flight in a broadcast run (its window).
+constexpr std::size_t kMaxInflatedKept = 1024;
 /// Full reads one connection gets before the others have their turn.
 constexpr int kReadsPerTurn = 4;
 
@@ -818,10 +821,12 @@ void Worker::on_payload(Connection& c, std::string_view chunk) {
 }
 
 bool Worker::inflate_message(Connection& c) {
-  if (!c.deflate_keeps_window && !c.compressed.empty() && c.compressed == last_compressed_) {
-    c.compressed.clear();
-    take_payload(c, last_inflated_);
-    return c.fd >= 0;
+  if (!c.deflate_keeps_window && !c.compressed.empty()) {
+    if (const auto kept = inflated_kept_.find(c.compressed); kept != inflated_kept_.end()) {
+      c.compressed.clear();
+      take_payload(c, kept->second);
+      return c.fd >= 0;
+    }
   }
   Inflater* inflater = nullptr;
   if (c.deflate_keeps_window) {
@@ -847,8 +852,10 @@ bool Worker::inflate_message(Connection& c) {
     return false;
   }
   if (!c.deflate_keeps_window) {
-    last_compressed_.swap(c.compressed);
-    last_inflated_ = inflated_;
+    if (inflated_kept_.size() >= kMaxInflatedKept) {
+      inflated_kept_.clear();
+    }
+    inflated_kept_.emplace(std::move(c.compressed), inflated_);
   }
   c.compressed.clear();
   take_payload(c, inflated_);

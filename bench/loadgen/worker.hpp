@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "histogram.hpp"
@@ -237,12 +238,12 @@ class Worker {
   /// (server_no_context_takeover): reset after each message, so one serves them all.
   std::unique_ptr<Inflater> shared_inflater_;
   std::string inflated_;
-  /// The last message inflated without a window, and what it inflated to. A server that compresses
-  /// a broadcast once sends every receiver the same bytes, and without a window the same bytes
+  /// Messages inflated without a window, by their compressed bytes. A server that compresses a
+  /// broadcast once sends every receiver the same bytes, and without a window the same bytes
   /// inflate to the same text: inflating them again for each of 1,000 receivers would make the
-  /// load generator, not the server, what a broadcast measures.
-  std::string last_compressed_;
-  std::string last_inflated_;
+  /// load generator, not the server, what a broadcast measures. Receivers read in turn, each
+  /// many messages at a time, so the recent ones are kept (cleared when kMaxInflatedKept).
+  std::unordered_map<std::string, std::string> inflated_kept_;
   Stats stats_;
 
   std::int64_t now_ = 0;
