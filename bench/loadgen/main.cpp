@@ -147,6 +147,25 @@ void print_human(const Report& r) {
         static_cast<unsigned long long>(s.published), static_cast<unsigned long long>(s.delivered),
         static_cast<unsigned long long>(s.lost), static_cast<unsigned long long>(s.duplicated));
   }
+  if (o.compression || s.rx_compressed > 0) {
+    std::printf("permessage-deflate: %llu of %llu connection(s) agreed\n",
+                static_cast<unsigned long long>(s.deflate_connections),
+                static_cast<unsigned long long>(s.opened));
+  }
+  if (s.rx_messages > 0) {
+    const auto per_message = [&](std::uint64_t bytes) {
+      return static_cast<double>(bytes) / static_cast<double>(s.rx_messages);
+    };
+    std::printf(
+        "received %llu data messages (%llu compressed), per message: %.1f B of frames, "
+        "%.1f B of payload, %.1f B inflated (%.2fx)\n",
+        static_cast<unsigned long long>(s.rx_messages),
+        static_cast<unsigned long long>(s.rx_compressed), per_message(s.rx_frame_bytes),
+        per_message(s.rx_payload_bytes), per_message(s.rx_inflated_bytes),
+        s.rx_payload_bytes > 0
+            ? static_cast<double>(s.rx_inflated_bytes) / static_cast<double>(s.rx_payload_bytes)
+            : 0);
+  }
   const double loadgen_cpu = r.loadgen_cpu.user + r.loadgen_cpu.system;
   std::printf("loadgen cpu %.2f s (%.0f%%, %.0f%% of it in the kernel)", loadgen_cpu,
               r.window_seconds > 0 ? 100 * loadgen_cpu / r.window_seconds : 0,
@@ -208,6 +227,13 @@ void print_json(const Report& r) {
       .integer("lost", s.lost)
       .integer("duplicated", s.duplicated)
       .integer("window_stalls", s.window_stalls)
+      .boolean("compression_offered", o.compression)
+      .integer("deflate_connections", s.deflate_connections)
+      .integer("rx_messages", s.rx_messages)
+      .integer("rx_compressed", s.rx_compressed)
+      .integer("rx_frame_bytes", s.rx_frame_bytes)
+      .integer("rx_payload_bytes", s.rx_payload_bytes)
+      .integer("rx_inflated_bytes", s.rx_inflated_bytes)
       .number("loadgen_cpu_s", r.loadgen_cpu.user + r.loadgen_cpu.system)
       .number("loadgen_user_s", r.loadgen_cpu.user)
       .number("loadgen_system_s", r.loadgen_cpu.system)

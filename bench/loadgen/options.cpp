@@ -159,6 +159,13 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
       {"--label", text(options.label)},
   };
 
+  // Flags that take no value.
+  const std::map<std::string, std::function<void()>, std::less<>> switches = {
+      {"--binary", [&] { options.binary = true; }},
+      {"--text", [&] { options.binary = false; }},
+      {"--compression", [&] { options.compression = true; }},
+  };
+
   std::size_t i = 0;
   if (!args.empty() && !args[0].starts_with("-")) {
     const std::map<std::string, Mode, std::less<>> modes = {{"echo", Mode::kEcho},
@@ -178,8 +185,8 @@ ParseOutcome parse_options(const std::vector<std::string>& args, Options& option
     if (arg == "--help" || arg == "-h") {
       return ParseOutcome::kHelp;
     }
-    if (arg == "--binary" || arg == "--text") {
-      options.binary = arg == "--binary";
+    if (const auto flag = switches.find(arg); flag != switches.end()) {
+      flag->second();
       continue;
     }
     std::string_view value;
@@ -259,6 +266,10 @@ flags (defaults in brackets):
   --in-flight W            messages in flight per connection (echo) [1]
   --size S                 payload bytes (echo) or chat text bytes (broadcast); 4K, 1M [32]
   --text | --binary        echo message type [text]
+  --compression            offer permessage-deflate as browsers do ("permessage-deflate;
+                           client_max_window_bits") and inflate what the server compresses;
+                           what we send stays uncompressed. The JSON counts the bytes of the
+                           data messages received in the window, on the wire and inflated
   --warmup D               traffic before measuring: 500ms, 1s [1s]
   --duration D             measurement (idle: hold) time [5s]
   --connect-concurrency N  connections opening at once [128]

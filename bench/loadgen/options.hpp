@@ -35,6 +35,9 @@ struct Options {
   /// Payload bytes of each message (echo) or of the chat text of each message (broadcast).
   std::size_t size = 32;
   bool binary = false;
+  /// Offer permessage-deflate (RFC 7692) as a browser does, and inflate what the server
+  /// compresses. What the load generator sends is never compressed (RSV1 clear is always allowed).
+  bool compression = false;
   Duration warmup = std::chrono::seconds(1);
   /// How long the measurement (or, in idle mode, the hold) lasts.
   Duration duration = std::chrono::seconds(5);

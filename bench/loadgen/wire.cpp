@@ -73,7 +73,8 @@ std::size_t decode_header(std::string_view bytes, ServerFrameHeader& header) {
   const auto first = static_cast<std::uint8_t>(bytes[0]);
   const auto second = static_cast<std::uint8_t>(bytes[1]);
   header.fin = (first & 0x80) != 0;
-  header.rsv = (first & 0x70) != 0;
+  header.rsv1 = (first & 0x40) != 0;
+  header.rsv23 = (first & 0x30) != 0;
   header.opcode = first & 0x0F;
   header.masked = (second & 0x80) != 0;
   const std::uint8_t length7 = second & 0x7F;
@@ -111,7 +112,7 @@ std::string accept_for(std::string_view key) {
 }
 
 std::string upgrade_request(std::string_view host_port, std::string_view path, std::string_view key,
-                            std::string_view origin) {
+                            std::string_view origin, bool offer_deflate) {
   std::string request;
   request.reserve(256);
   request.append("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host_port);
@@ -119,6 +120,9 @@ std::string upgrade_request(std::string_view host_port, std::string_view path, s
   request.append(key).append("\r\nSec-WebSocket-Version: 13\r\n");
   if (!origin.empty()) {
     request.append("Origin: ").append(origin).append("\r\n");
+  }
+  if (offer_deflate) {
+    request.append("Sec-WebSocket-Extensions: ").append(kDeflateOffer).append("\r\n");
   }
   request.append("\r\n");
   return request;

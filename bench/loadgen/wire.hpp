@@ -35,7 +35,8 @@ struct ServerFrameHeader {
   bool fin = true;
   std::uint8_t opcode = 0;
   bool masked = false;
-  bool rsv = false;
+  bool rsv1 = false;   ///< "compressed" once permessage-deflate is agreed (RFC 7692 §6)
+  bool rsv23 = false;  ///< RSV2 or RSV3: no extension the load generator offers uses them
   std::uint64_t payload_length = 0;
 };
 
@@ -52,10 +53,14 @@ std::string random_key();
 /// Sec-WebSocket-Accept the server must answer to `key` (§4.2.2): base64(SHA-1(key + GUID)).
 std::string accept_for(std::string_view key);
 
+/// The offer of permessage-deflate a browser makes (RFC 7692 §5; Chromium sends exactly this).
+inline constexpr std::string_view kDeflateOffer = "permessage-deflate; client_max_window_bits";
+
 /// The GET request of the opening handshake for `path` on `host_port`, with an Origin header
-/// when `origin` is not empty (a chat server checks it, §10.2).
+/// when `origin` is not empty (a chat server checks it, §10.2), and kDeflateOffer when
+/// `offer_deflate`.
 std::string upgrade_request(std::string_view host_port, std::string_view path, std::string_view key,
-                            std::string_view origin);
+                            std::string_view origin, bool offer_deflate);
 
 /// A POST of a JSON `body` to `path`, asking the server to close the connection afterwards.
 std::string post_request(std::string_view host_port, std::string_view path, std::string_view body);

@@ -35,6 +35,9 @@ constexpr std::size_t kMaxIov = 64;
 /// A broadcast or idle message is kept whole to be searched; bigger is a protocol error here.
 constexpr std::size_t kMaxKeptMessage = std::size_t{4} * 1024 * 1024;
 constexpr int kMaxEvents = 256;
+/// Inflated broadcasts kept for the other receivers (see Worker::inflated_kept_): more than the
+/// messages in flight in a broadcast run (its window).
+constexpr std::size_t kMaxInflatedKept = 1024;
 /// Full reads one connection gets before the others have their turn.
 constexpr int kReadsPerTurn = 4;
 
@@ -156,6 +159,12 @@ void Stats::merge(const Stats& other) {
   lost += other.lost;
   duplicated += other.duplicated;
   window_stalls += other.window_stalls;
+  deflate_connections += other.deflate_connections;
+  rx_messages += other.rx_messages;
+  rx_compressed += other.rx_compressed;
+  rx_frame_bytes += other.rx_frame_bytes;
+  rx_payload_bytes += other.rx_payload_bytes;
+  rx_inflated_bytes += other.rx_inflated_bytes;
 }
 
 Worker::Worker(const Options& options, const EchoMessages& echo, std::size_t first,
@@ -458,7 +467,7 @@ void Worker::on_connected(Connection& c) {
   } else {
     c.state = State::kUpgradeSent;
     c.key = random_key();
-    send_owned(c, upgrade_request(host_port, c.path, c.key, options_.origin));
+    send_owned(c, upgrade_request(host_port, c.path, c.key, options_.origin, options_.compression));
   }
   flush(c);
 }
@@ -597,9 +606,35 @@ void Worker::on_http(Connection& c) {
     fail(c, "wrong Sec-WebSocket-Accept", false);
     return;
   }
+  if (!agree_extensions(c, head)) {
+    return;
+  }
   const std::string rest = c.inbox.substr(head_size);
   c.inbox.clear();
   on_open(c, rest);
+}
+
+bool Worker::agree_extensions(Connection& c, std::string_view head) {
+  c.deflate = false;
+  const std::string_view extensions = header_value(head, "Sec-WebSocket-Extensions");
+  if (extensions.empty()) {
+    return true;  // declined, or never offered: messages travel uncompressed
+  }
+  DeflateAnswer answer;
+  std::string error;
+  if (!options_.compression) {
+    error = "an extension never offered: " + std::string(extensions);
+  } else if (!parse_deflate_answer(extensions, answer, error)) {
+    error = "Sec-WebSocket-Extensions: " + error;
+  }
+  if (!error.empty()) {
+    fail(c, error, false);
+    return false;
+  }
+  c.deflate = true;
+  c.deflate_keeps_window = !answer.server_no_context_takeover;
+  ++stats_.deflate_connections;
+  return true;
 }
 
 void Worker::on_open(Connection& c, std::string_view rest) {
@@ -685,6 +720,24 @@ void Worker::close_socket(Connection& c) {
 
 // ---- frames in ---------------------------------------------------------------------------------
 
+const char* Worker::header_fault(const Connection& c, const ServerFrameHeader& header) {
+  // §5.1: a server never masks; §5.2: no RSV bits without an extension. RFC 7692 §6: RSV1
+  // marks a compressed message, on its first frame only, never on a control frame.
+  if (header.masked) {
+    return "masked server frame";
+  }
+  if (header.rsv23) {
+    return "RSV2 or RSV3 bit set";
+  }
+  if (header.rsv1 && !c.deflate) {
+    return "RSV1 bit set without permessage-deflate";
+  }
+  if (header.rsv1 && (header.opcode == kOpContinuation || header.opcode >= kOpClose)) {
+    return "RSV1 bit set on a continuation or control frame";
+  }
+  return nullptr;
+}
+
 std::size_t Worker::consume_frames(Connection& c, std::string_view bytes) {
   std::size_t pos = 0;
   while (pos < bytes.size() && c.fd >= 0) {
@@ -707,9 +760,8 @@ std::size_t Worker::consume_frames(Connection& c, std::string_view bytes) {
     if (header_size == 0) {
       break;
     }
-    // §5.1: a server never masks; §5.2: no RSV bits without an extension.
-    if (header.masked || header.rsv) {
-      fail(c, header.masked ? "masked server frame" : "RSV bit set", true);
+    if (const char* wrong = header_fault(c, header); wrong != nullptr) {
+      fail(c, wrong, true);
       break;
     }
     if (header.opcode >= kOpClose) {
@@ -736,11 +788,13 @@ std::size_t Worker::consume_frames(Connection& c, std::string_view bytes) {
         break;
       }
       c.message_opcode = header.opcode;
+      c.message_compressed = header.rsv1;
     } else {
       fail(c, "reserved opcode", true);
       break;
     }
     pos += header_size;
+    c.message_frame_bytes += header_size;
     c.frame_fin = header.fin;
     c.frame_remaining = header.payload_length;
     c.in_payload = c.frame_remaining > 0;
@@ -752,6 +806,63 @@ std::size_t Worker::consume_frames(Connection& c, std::string_view bytes) {
 }
 
 void Worker::on_payload(Connection& c, std::string_view chunk) {
+  c.message_frame_bytes += chunk.size();
+  c.message_payload_bytes += chunk.size();
+  if (c.message_compressed) {
+    // Inflated whole when the message ends: every mode then sees the message as if plain.
+    if (c.compressed.size() + chunk.size() > kMaxKeptMessage) {
+      fail(c, "compressed message too big", true);
+      return;
+    }
+    c.compressed.append(chunk);
+    return;
+  }
+  take_payload(c, chunk);
+}
+
+bool Worker::inflate_message(Connection& c) {
+  if (!c.deflate_keeps_window && !c.compressed.empty()) {
+    if (const auto kept = inflated_kept_.find(c.compressed); kept != inflated_kept_.end()) {
+      c.compressed.clear();
+      take_payload(c, kept->second);
+      return c.fd >= 0;
+    }
+  }
+  Inflater* inflater = nullptr;
+  if (c.deflate_keeps_window) {
+    if (!c.inflater) {
+      c.inflater = std::make_unique<Inflater>();
+    }
+    inflater = c.inflater.get();
+  } else {
+    if (!shared_inflater_) {
+      shared_inflater_ = std::make_unique<Inflater>();
+    }
+    inflater = shared_inflater_.get();
+  }
+  inflated_.clear();
+  std::string error;
+  const bool ok = inflater->inflate(c.compressed, inflated_, kMaxKeptMessage, error);
+  if (!c.deflate_keeps_window) {
+    inflater->reset();
+  }
+  if (!ok) {
+    c.compressed.clear();
+    fail(c, "compressed message " + std::to_string(c.message_payload_bytes) + " B: " + error, true);
+    return false;
+  }
+  if (!c.deflate_keeps_window) {
+    if (inflated_kept_.size() >= kMaxInflatedKept) {
+      inflated_kept_.clear();
+    }
+    inflated_kept_.emplace(std::move(c.compressed), inflated_);
+  }
+  c.compressed.clear();
+  take_payload(c, inflated_);
+  return c.fd >= 0;
+}
+
+void Worker::take_payload(Connection& c, std::string_view chunk) {
   if (options_.mode == Mode::kEcho || options_.mode == Mode::kPingPong) {
     // Compared as it arrives: a 1 MiB echo is never buffered.
     const std::string& expected = echo_.payloads[c.echoed % echo_.payloads.size()];
@@ -770,6 +881,19 @@ void Worker::on_payload(Connection& c, std::string_view chunk) {
 }
 
 void Worker::on_message(Connection& c) {
+  if (c.message_compressed && !inflate_message(c)) {
+    return;
+  }
+  if (measuring()) {
+    ++stats_.rx_messages;
+    stats_.rx_compressed += c.message_compressed ? 1 : 0;
+    stats_.rx_frame_bytes += c.message_frame_bytes;
+    stats_.rx_payload_bytes += c.message_payload_bytes;
+    stats_.rx_inflated_bytes += c.message_size;
+  }
+  c.message_compressed = false;
+  c.message_frame_bytes = 0;
+  c.message_payload_bytes = 0;
   if (options_.mode == Mode::kEcho || options_.mode == Mode::kPingPong) {
     on_echo(c);
   } else if (options_.mode == Mode::kBroadcast) {

@@ -8,11 +8,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <latch>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "histogram.hpp"
+#include "inflate.hpp"
 #include "options.hpp"
 #include "wire.hpp"
 
@@ -61,6 +64,15 @@ struct Stats {
   std::uint64_t lost = 0;           ///< broadcast: deliveries that never came
   std::uint64_t duplicated = 0;     ///< broadcast: deliveries that came twice (or out of order)
   std::uint64_t window_stalls = 0;  ///< broadcast: times a publisher gave up waiting for a message
+  // Data messages received inside the window, whatever the mode, and their size three ways: the
+  // frames as they came (headers included), their payloads, and the payloads once inflated
+  // (the same as the payloads when nothing was compressed).
+  std::uint64_t deflate_connections = 0;  ///< connections that agreed to permessage-deflate
+  std::uint64_t rx_messages = 0;
+  std::uint64_t rx_compressed = 0;  ///< of them, compressed (RSV1)
+  std::uint64_t rx_frame_bytes = 0;
+  std::uint64_t rx_payload_bytes = 0;
+  std::uint64_t rx_inflated_bytes = 0;
 
   /// Adds `other`'s counts to these (first_error is kept if already set).
   void merge(const Stats& other);
@@ -123,6 +135,15 @@ class Worker {
     std::uint64_t message_size = 0;
     bool message_matches = true;
     std::string message;  ///< kept for broadcast and idle only
+    // permessage-deflate: agreed, whether the server keeps its window across messages (then so
+    // must our inflater, one per connection), and the compressed message being received.
+    bool deflate = false;
+    bool deflate_keeps_window = false;
+    bool message_compressed = false;
+    std::string compressed;
+    std::unique_ptr<Inflater> inflater;
+    std::uint64_t message_frame_bytes = 0;    ///< headers and payloads, as received
+    std::uint64_t message_payload_bytes = 0;  ///< payloads as received (compressed or not)
     // Echo: messages sent and echoes received, and when each message in flight was sent.
     std::uint64_t sent = 0;
     std::uint64_t echoed = 0;
@@ -176,7 +197,16 @@ class Worker {
   // Frames in.
   void consume(Connection& c, std::string_view bytes);
   std::size_t consume_frames(Connection& c, std::string_view bytes);
+  /// Why the server's frame `header` is not allowed on `c`, or nullptr.
+  [[nodiscard]] static const char* header_fault(const Connection& c,
+                                                const ServerFrameHeader& header);
   void on_payload(Connection& c, std::string_view chunk);
+  /// A piece of the message's (inflated) payload: checked (echo) or kept (broadcast, idle).
+  void take_payload(Connection& c, std::string_view chunk);
+  /// Inflates the compressed message into take_payload; false if the connection failed.
+  bool inflate_message(Connection& c);
+  /// Reads the server's Sec-WebSocket-Extensions; false if the connection failed.
+  bool agree_extensions(Connection& c, std::string_view head);
   void on_message(Connection& c);
   void on_control(Connection& c, std::uint8_t opcode, std::string_view payload);
   void on_echo(Connection& c);
@@ -204,6 +234,16 @@ class Worker {
   /// Connections whose turn to read ended before their socket was empty (epoll data values).
   std::vector<std::uint64_t> read_again_;
   std::string close_frame_;
+  /// Inflates for every connection whose server starts each message afresh
+  /// (server_no_context_takeover): reset after each message, so one serves them all.
+  std::unique_ptr<Inflater> shared_inflater_;
+  std::string inflated_;
+  /// Messages inflated without a window, by their compressed bytes. A server that compresses a
+  /// broadcast once sends every receiver the same bytes, and without a window the same bytes
+  /// inflate to the same text: inflating them again for each of 1,000 receivers would make the
+  /// load generator, not the server, what a broadcast measures. Receivers read in turn, each
+  /// many messages at a time, so the recent ones are kept (cleared when kMaxInflatedKept).
+  std::unordered_map<std::string, std::string> inflated_kept_;
   Stats stats_;
 
   std::int64_t now_ = 0;
