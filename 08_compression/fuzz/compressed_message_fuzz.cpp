@@ -39,9 +39,8 @@ std::string frames_of(ws::Opcode opcode, std::string_view payload, std::size_t f
   do {
     const std::string_view piece = payload.substr(pos, fragment);
     pos += piece.size();
-    std::string frame =
-        ws::encode_frame(frames.empty() ? opcode : ws::Opcode::kContinuation, piece,
-                         pos >= payload.size(), kKey);
+    std::string frame = ws::encode_frame(frames.empty() ? opcode : ws::Opcode::kContinuation, piece,
+                                         pos >= payload.size(), kKey);
     if (frames.empty()) {
       frame[0] = static_cast<char>(static_cast<std::uint8_t>(frame[0]) | 0x40U);
     }
@@ -70,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ws::MessageReader reader(ws::Role::kServer, limits);
   reader.accept_compressed(15, no_context_takeover);
   std::string_view rest(input);
-  for (int messages = 0; !rest.empty() && messages < 3; ) {
+  for (int messages = 0; !rest.empty() && messages < 3;) {
     const ws::MessageReader::Result result = reader.read(rest);
     check(result.consumed <= rest.size(), "consumed <= input");
     rest.remove_prefix(result.consumed);

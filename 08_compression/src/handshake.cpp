@@ -99,7 +99,8 @@ UpgradeDecision evaluate_upgrade(const HttpRequest& request,
   }
 
   UpgradeDecision decision;
-  if (compression.mode != CompressionMode::kOff && request.header_count("Sec-WebSocket-Extensions") > 0) {
+  if (compression.mode != CompressionMode::kOff &&
+      request.header_count("Sec-WebSocket-Extensions") > 0) {
     // Several header lines are one list (RFC 7230 §3.2.2): joined with commas, in order.
     std::string offered;
     for (const auto& [name, value] : request.headers) {

@@ -36,7 +36,7 @@ struct UpgradeDecision {
   std::string reason;       ///< one line saying why a refusal happened (empty on 101)
   std::string subprotocol;  ///< the subprotocol chosen, empty if none
   std::optional<DeflateAgreement> compression;  ///< permessage-deflate, if an offer was accepted
-  std::string response;     ///< the complete HTTP response to write
+  std::string response;                         ///< the complete HTTP response to write
 };
 
 /// Validates an upgrade request against RFC 6455 §4.2.1 and builds the response.

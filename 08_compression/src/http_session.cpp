@@ -154,7 +154,8 @@ class HttpSession final : public Session {
   // First the protocol (400/426), then who is asking (404/403/401): a malformed request never
   // uses up a one-time password. On success the WebSocket session takes the connection over.
   void upgrade(const HttpRequest& request) {
-    const UpgradeDecision decision = evaluate_upgrade(request, options_.protocols, options_.compression);
+    const UpgradeDecision decision =
+        evaluate_upgrade(request, options_.protocols, options_.compression);
     if (decision.status != 101) {
       answer(decision.response);
       log("rejected " + std::to_string(decision.status) + ": " + decision.reason);
@@ -174,8 +175,8 @@ class HttpSession final : public Session {
     log((echo ? "upgraded to echo at " + path : "upgraded as " + *username) +
         (decision.compression ? " with " + decision.compression->response : std::string()));
     // Whatever followed the request head (the first frames, perhaps) belongs to the WebSocket.
-    connection_.run(make_websocket_session(connection_, echo ? std::nullopt : username,
-                                           decision.compression));
+    connection_.run(
+        make_websocket_session(connection_, echo ? std::nullopt : username, decision.compression));
   }
 
   // Plain HTTP: the chat page at "/" and the login at POST /login.

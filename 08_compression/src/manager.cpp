@@ -50,10 +50,10 @@ void fan_out(const std::vector<Member*>& members, const std::string& text, Wante
   if (deflate_bits != 0) {
     // A message that compression does not shrink goes plain to those members too.
     const std::string compressed = compress_once(text, deflate_bits);
-    broadcast.deflated =
-        compressed.size() < text.size()
-            ? std::make_shared<const std::string>(encode_compressed_frame(Opcode::kText, compressed))
-            : broadcast.plain;
+    broadcast.deflated = compressed.size() < text.size()
+                             ? std::make_shared<const std::string>(
+                                   encode_compressed_frame(Opcode::kText, compressed))
+                             : broadcast.plain;
   }
   for (auto& [sink, ids] : per_loop) {
     sink->deliver(std::move(ids), broadcast);
@@ -117,10 +117,10 @@ void Manager::join(Member& member, const std::string& room_name) {
       history.push_back(message);
     }
   }
-  member.sink->deliver({member.id},
-                       event_for_one(encode_event("room_changed", {{"room", room_name},
-                                                                   {"members", member_names(room)},
-                                                                   {"history", std::move(history)}})));
+  member.sink->deliver(
+      {member.id}, event_for_one(encode_event("room_changed", {{"room", room_name},
+                                                               {"members", member_names(room)},
+                                                               {"history", std::move(history)}})));
 
   const std::string presence = encode_event(
       "presence", {{"room", room_name}, {"user", member.username}, {"action", "joined"}});
@@ -191,11 +191,12 @@ void Manager::deliver_remote(const std::string& room_name, const SharedMessage& 
     return;  // a repeat, or older than one already delivered: never twice, never backwards
   }
   last = shared.sequence;
-  fan_out(room.members, encode_event("new_message", shared.message), [&shared](const Member& receiver) {
-    // Not to a member who was shown it in the history on joining.
-    const auto floor = receiver.history_floor.find(shared.origin);
-    return floor == receiver.history_floor.end() || shared.sequence > floor->second;
-  });
+  fan_out(room.members, encode_event("new_message", shared.message),
+          [&shared](const Member& receiver) {
+            // Not to a member who was shown it in the history on joining.
+            const auto floor = receiver.history_floor.find(shared.origin);
+            return floor == receiver.history_floor.end() || shared.sequence > floor->second;
+          });
   room.history.push_back(shared.message);
   if (room.history.size() > kHistorySize) {
     room.history.pop_front();

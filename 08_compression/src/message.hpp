@@ -178,7 +178,7 @@ class MessageReader {
   };
   std::optional<Compression> compression_;
   std::optional<Inflater> inflater_;
-  bool message_compressed_ = false;  // the open message's first frame had RSV1
+  bool message_compressed_ = false;    // the open message's first frame had RSV1
   std::uint64_t compressed_size_ = 0;  // its payload bytes on the wire so far
 
   // The payload of the control frame being read (at most 125 bytes, so no allocation).

@@ -114,8 +114,8 @@ class Deflater {
   /// zlib cannot get its memory.
   Deflater(int window_bits, bool no_context_takeover, int mem_level = kDefaultMemLevel);
   ~Deflater();
-  Deflater(Deflater&&) noexcept;
-  Deflater& operator=(Deflater&&) noexcept;
+  Deflater(Deflater&& other) noexcept;
+  Deflater& operator=(Deflater&& other) noexcept;
   Deflater(const Deflater&) = delete;
   Deflater& operator=(const Deflater&) = delete;
 
@@ -180,8 +180,8 @@ class Inflater {
   /// `max_message` bounds each message's inflated size. std::bad_alloc when zlib gets no memory.
   Inflater(int window_bits, bool no_context_takeover, std::uint64_t max_message);
   ~Inflater();
-  Inflater(Inflater&&) noexcept;
-  Inflater& operator=(Inflater&&) noexcept;
+  Inflater(Inflater&& other) noexcept;
+  Inflater& operator=(Inflater&& other) noexcept;
   Inflater(const Inflater&) = delete;
   Inflater& operator=(const Inflater&) = delete;
 

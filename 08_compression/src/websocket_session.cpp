@@ -377,7 +377,7 @@ class WebSocketSession final : public Session {
   Connection& connection_;
   const Options& options_;
   ChatServices& services_;
-  std::optional<Member> member_;  // none: the echo endpoint
+  std::optional<Member> member_;          // none: the echo endpoint
   std::optional<DeflateParams> deflate_;  // permessage-deflate, when the client agreed to it
   std::optional<Deflater> deflater_;      // with context takeover: this connection's compressor
   MessageReader reader_;

@@ -161,8 +161,8 @@ TEST(Handshake, AnswersAChromiumOfferWithTheAgreedParameters) {
 }
 
 TEST(Handshake, DeclinesWhatItCannotHonourWithoutAnExtensionsHeader) {
-  for (const char* offer : {"permessage-deflate; server_max_window_bits=8", "x-webkit-deflate-frame",
-                            "permessage-deflate; foo=1"}) {
+  for (const char* offer : {"permessage-deflate; server_max_window_bits=8",
+                            "x-webkit-deflate-frame", "permessage-deflate; foo=1"}) {
     const auto decision = evaluate_upgrade(parse(with_extensions(offer)), {}, kDefaultPolicy);
     EXPECT_EQ(decision.status, 101) << offer;
     EXPECT_FALSE(decision.compression) << offer;
@@ -173,28 +173,29 @@ TEST(Handshake, DeclinesWhatItCannotHonourWithoutAnExtensionsHeader) {
 TEST(Handshake, JoinsSeveralExtensionHeaderLinesIntoOneList) {
   // The first line's offer cannot be honoured; the second line's is taken.
   const auto decision = evaluate_upgrade(
-      parse(rfc_request("Sec-WebSocket-Version:",
-                        "Sec-WebSocket-Version: 13\r\n"
-                        "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n"
-                        "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n")),
+      parse(rfc_request(
+          "Sec-WebSocket-Version:",
+          "Sec-WebSocket-Version: 13\r\n"
+          "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8\r\n"
+          "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n")),
       {}, kDefaultPolicy);
   ASSERT_TRUE(decision.compression);
   EXPECT_EQ(decision.compression->params.server_max_window_bits, 10);
 }
 
 TEST(Handshake, RefusesAnExtensionsHeaderThatDoesNotParseWith400) {
-  const auto decision = evaluate_upgrade(
-      parse(with_extensions("permessage-deflate; server_max_window_bits=\"10")), {},
-      kDefaultPolicy);
+  const auto decision =
+      evaluate_upgrade(parse(with_extensions("permessage-deflate; server_max_window_bits=\"10")),
+                       {}, kDefaultPolicy);
   EXPECT_EQ(decision.status, 400);
-  EXPECT_EQ(decision.reason.rfind("malformed Sec-WebSocket-Extensions: ", 0), 0U) << decision.reason;
+  EXPECT_EQ(decision.reason.rfind("malformed Sec-WebSocket-Extensions: ", 0), 0U)
+      << decision.reason;
   EXPECT_EQ(decision.reason.find("malformed", 1), std::string::npos) << "said once";
 }
 
 TEST(Handshake, IgnoresExtensionsWhenCompressionIsOff) {
-  const auto decision =
-      evaluate_upgrade(parse(with_extensions("permessage-deflate; \"broken")), {},
-                       ServerPolicy{CompressionMode::kOff, 15});
+  const auto decision = evaluate_upgrade(parse(with_extensions("permessage-deflate; \"broken")), {},
+                                         ServerPolicy{CompressionMode::kOff, 15});
   EXPECT_EQ(decision.status, 101);
   EXPECT_FALSE(decision.compression);
   EXPECT_EQ(decision.response.find("Sec-WebSocket-Extensions"), std::string::npos);

@@ -700,7 +700,8 @@ TEST(CompressedMessages, ReadsTheFramesOfRfc7692Section7231AsAClient) {
 }
 
 TEST(CompressedMessages, RsvOneWithoutNegotiationFailsWith1002) {
-  const Outcome outcome = feed_whole(Role::kServer, compressed_frame(Opcode::kText, kDeflatedHello));
+  const Outcome outcome =
+      feed_whole(Role::kServer, compressed_frame(Opcode::kText, kDeflatedHello));
   ASSERT_TRUE(outcome.error);
   EXPECT_EQ(outcome.error->code, 1002);
 }
@@ -750,14 +751,14 @@ TEST(CompressedMessages, RefusesABackReferenceWhenTheClientAgreedToNoContextTake
 
 TEST(CompressedMessages, RsvOneOnAContinuationFrameFailsWith1002) {
   MessageReader reader = compressing_reader(true);
-  const Outcome outcome = feed_into(
-      reader,
-      compressed_frame(Opcode::kText, kDeflatedHello.substr(0, 3), false) +
-          compressed_frame(Opcode::kContinuation, kDeflatedHello.substr(3)),
-      {});
+  const Outcome outcome =
+      feed_into(reader,
+                compressed_frame(Opcode::kText, kDeflatedHello.substr(0, 3), false) +
+                    compressed_frame(Opcode::kContinuation, kDeflatedHello.substr(3)),
+                {});
   ASSERT_TRUE(outcome.error);
-  EXPECT_EQ(*outcome.error, make_close_status(CloseCode::kProtocolError,
-                                              "RSV1 set on a continuation frame"));
+  EXPECT_EQ(*outcome.error,
+            make_close_status(CloseCode::kProtocolError, "RSV1 set on a continuation frame"));
 }
 
 TEST(CompressedMessages, RsvOneOnAControlFrameFailsWith1002) {
@@ -792,8 +793,8 @@ TEST(CompressedMessages, CorruptDataFailsWith1007) {
 TEST(CompressedMessages, InflatedTextMustBeUtf8) {
   // §8.1 holds for the inflated text: "\xC0\xAF" is an overlong "/", never valid.
   MessageReader reader = compressing_reader(true);
-  const Outcome outcome = feed_into(
-      reader, compressed_frame(Opcode::kText, compress_once("ok \xC0\xAF", 15)), {});
+  const Outcome outcome =
+      feed_into(reader, compressed_frame(Opcode::kText, compress_once("ok \xC0\xAF", 15)), {});
   ASSERT_TRUE(outcome.error);
   EXPECT_EQ(outcome.error->code, 1007);
   EXPECT_EQ(outcome.error->reason, "invalid UTF-8 in text message");
@@ -846,13 +847,13 @@ TEST(CompressedMessages, CountsCompressedBytesOnTheWireAgainstTheLimitToo) {
   }
   const Limits limits{1000, 1000};
   MessageReader reader = compressing_reader(true, limits);
-  const Outcome outcome =
-      feed_into(reader,
-                compressed_frame(Opcode::kBinary, empty_blocks, false) +
-                    client_frame(Opcode::kContinuation, empty_blocks),
-                {});
+  const Outcome outcome = feed_into(reader,
+                                    compressed_frame(Opcode::kBinary, empty_blocks, false) +
+                                        client_frame(Opcode::kContinuation, empty_blocks),
+                                    {});
   ASSERT_TRUE(outcome.error);
-  EXPECT_EQ(*outcome.error, make_close_status(CloseCode::kMessageTooBig, "message over 1000 bytes"));
+  EXPECT_EQ(*outcome.error,
+            make_close_status(CloseCode::kMessageTooBig, "message over 1000 bytes"));
   EXPECT_EQ(outcome.consumed, compressed_frame(Opcode::kBinary, empty_blocks, false).size() + 8)
       << "refused at the continuation's header (2 bytes, 2 of length, 4 of key)";
 }

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <utility>
+
 namespace ws {
 namespace {
 
@@ -140,10 +143,10 @@ TEST(Options, CompressionDefaultsToNoContextTakeoverAndTakesEachMode) {
   EXPECT_EQ(parse_options({}, options, error), ParseOutcome::kRun);
   EXPECT_EQ(options.compression.mode, CompressionMode::kNoContextTakeover);
   EXPECT_EQ(options.compression.window_bits, 15);
-  const std::pair<const char*, CompressionMode> modes[] = {
-      {"off", CompressionMode::kOff},
-      {"no-context-takeover", CompressionMode::kNoContextTakeover},
-      {"context-takeover", CompressionMode::kContextTakeover}};
+  const std::array<std::pair<const char*, CompressionMode>, 3> modes = {
+      {{"off", CompressionMode::kOff},
+       {"no-context-takeover", CompressionMode::kNoContextTakeover},
+       {"context-takeover", CompressionMode::kContextTakeover}}};
   for (const auto& [name, mode] : modes) {
     Options chosen;
     EXPECT_EQ(parse_options({"--compression", name}, chosen, error), ParseOutcome::kRun) << name;
