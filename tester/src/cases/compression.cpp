@@ -561,10 +561,10 @@ TESTER_CASE(compression, Compression_KeepsToTheServerWindowBitsOffered, "RFC 769
   report(connection.echo(connection.compressed(opcode::kBinary, message), {binary_event(message)}));
 }
 
-// §5.1, §5: offers are in the client's order of preference; the server accepts the first it
+// §5: offers are in the client's order of preference; the server accepts the first it
 // can honour or declines them all. A server that cannot use an 8-bit window accepts the second
 // offer; one that can may accept the first; either way the answer is valid and messages flow.
-TESTER_CASE(compression, Compression_AnswersAListOfOffersWithOneItCanHonour, "RFC 7692 §5.1") {
+TESTER_CASE(compression, Compression_AnswersAListOfOffersWithOneItCanHonour, "RFC 7692 §5") {
   Compressing connection(
       {Offer{.client_max_window_bits = false, .server_max_window_bits = 8}, Offer{}},
       /*must_accept=*/false);
@@ -579,10 +579,10 @@ struct InvalidOffer {
   const char* name;
   const char* offer;
 };
-// §5: "A server MUST decline an extension negotiation offer" with an unknown parameter, an
+// §7: "A server MUST decline an extension negotiation offer" with an unknown parameter, an
 // invalid value or a parameter twice; declining is answering 101 without the extension.
 const bool kInvalidOffers = add_family(
-    "compression", "RFC 7692 §5",
+    "compression", "RFC 7692 §7",
     std::vector<InvalidOffer>{
         InvalidOffer{"Compression_DeclinesAnOfferWithAnUnknownParameter",
                      "permessage-deflate; foo=1"},
@@ -604,7 +604,7 @@ const bool kInvalidOffers = add_family(
         report({response.status >= 400 && response.status < 500 ? Behavior::kNonStrict
                                                                 : Behavior::kFailed,
                 std::string(error.what()) + " to '" + c.offer +
-                    "'; §5 says to decline the offer and upgrade without compression"});
+                    "'; §7 says to decline the offer and upgrade without compression"});
         return;
       }
       Session& session = *opened;
