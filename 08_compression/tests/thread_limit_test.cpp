@@ -105,13 +105,19 @@ std::uint64_t cpu_ticks(pid_t pid) {
 // gives up its reserve descriptor to accept and close such a connection, and serves again as
 // soon as descriptors are free.
 TEST(ServerOutOfDescriptors, RefusesWithoutSpinningAndRecovers) {
+  if (kSanitized) {
+    // Their runtimes need descriptors of their own: UBSan, for one, checks that an object's
+    // vtable is readable by writing it into a pipe, and when pipe() fails it reports a valid
+    // object as invalid. A process with no descriptor left fails inside the sanitizer.
+    GTEST_SKIP() << "the sanitizers' runtimes need free descriptors";
+  }
   ServerProcess server;
   auto first = std::make_unique<RawClient>(server.port());  // holds one server descriptor
   first->send("GET / HTTP/1.1\r\n");
   ASSERT_TRUE(server.wait_for_line("#1 connected from ", 5s));
   // The limit caps descriptor numbers, not their count, and a new descriptor takes the lowest
-  // free number: a limit at that number leaves no room for one more. (Counting open
-  // descriptors is not enough: the sanitizers keep one at a high number.)
+  // free number: a limit at that number leaves no room for one more, even where numbers below
+  // the highest are free.
   std::vector<rlim_t> open_now;
   for (const auto& entry :
        std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/fd")) {
